@@ -1,0 +1,294 @@
+// The fill driver: the one dispatch point (which ISA's kernels run), the threading over
+// block-aligned chunks, and the public functions of core.hpp.
+#include <algorithm>
+#include <atomic>
+#include <cstdlib>
+#include <cstring>
+#include <string>
+#include <thread>
+
+#include "kernels.hpp"
+#include "simd_scalar.hpp"
+
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
+namespace philoxinit {
+namespace detail {
+namespace {
+
+// A chunk is the unit of work a thread takes and the interval at which the calling thread
+// polls for interrupts; a piece is what one gen_words + transform pass handles, sized so the
+// words stay in L1.
+constexpr uint64_t kChunk = uint64_t(1) << 16;
+constexpr size_t kPiece = 1024;
+
+bool cpu_has_avx2() {
+#if defined(PXI_HAVE_AVX2) && (defined(__x86_64__) || defined(__i386__))
+  return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") &&
+         __builtin_cpu_supports("f16c");
+#else
+  return false;
+#endif
+}
+
+bool cpu_has_avx512() {
+#if defined(PXI_HAVE_AVX512) && (defined(__x86_64__) || defined(__i386__))
+  return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512dq") &&
+         __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vl") &&
+         cpu_has_avx2();
+#else
+  return false;
+#endif
+}
+
+const KernelTable* table_for(Isa isa) {
+  switch (isa) {
+    case Isa::avx512:
+#ifdef PXI_HAVE_AVX512
+      return cpu_has_avx512() ? kernels_avx512() : nullptr;
+#else
+      return nullptr;
+#endif
+    case Isa::avx2:
+#ifdef PXI_HAVE_AVX2
+      return cpu_has_avx2() ? kernels_avx2() : nullptr;
+#else
+      return nullptr;
+#endif
+    case Isa::scalar:
+      return &kernels_scalar();
+  }
+  return nullptr;
+}
+
+Isa detect_best() {
+  if (table_for(Isa::avx512)) return Isa::avx512;
+  if (table_for(Isa::avx2)) return Isa::avx2;
+  return Isa::scalar;
+}
+
+std::atomic<const KernelTable*> g_kernels{nullptr};
+std::atomic<int> g_threads{0};
+
+// The single dispatch point: every fill reads the kernel table here.
+const KernelTable& kernels() {
+  const KernelTable* k = g_kernels.load(std::memory_order_acquire);
+  if (!k) {
+    k = table_for(detect_best());
+    g_kernels.store(k, std::memory_order_release);
+  }
+  return *k;
+}
+
+int hardware_threads() {
+#ifdef _OPENMP
+  return std::max(1, omp_get_max_threads());
+#else
+  return 1;
+#endif
+}
+
+int resolve_threads(int requested) {
+  if (requested > 0) return requested;
+  const int t = g_threads.load();
+  return t > 0 ? t : hardware_threads();
+}
+
+bool interrupted(const Interrupt* interrupt) {
+  return interrupt && interrupt->poll && interrupt->poll(interrupt->context);
+}
+
+// Runs body(begin, end) over [0, n) in chunks. Small fills stay on the calling thread; the
+// result never depends on how chunks are spread over threads, because every element is a
+// function of its own index.
+template <class Body>
+Status for_each_chunk(uint64_t n, const FillOptions& opt, Body&& body) {
+  const uint64_t chunks = (n + kChunk - 1) / kChunk;
+  const int threads = int(std::min<uint64_t>(uint64_t(resolve_threads(opt.threads)), chunks));
+  if (threads <= 1) {
+    for (uint64_t c = 0; c < chunks; ++c) {
+      if (interrupted(opt.interrupt)) return Status::interrupted;
+      body(c * kChunk, std::min(n, (c + 1) * kChunk));
+    }
+    return Status::ok;
+  }
+#ifdef _OPENMP
+  std::atomic<uint64_t> next{0};
+  std::atomic<bool> stop{false};
+#pragma omp parallel num_threads(threads)
+  {
+    const bool caller = omp_get_thread_num() == 0;
+    for (;;) {
+      if (caller && interrupted(opt.interrupt)) stop.store(true, std::memory_order_relaxed);
+      if (stop.load(std::memory_order_relaxed)) break;
+      const uint64_t c = next.fetch_add(1, std::memory_order_relaxed);
+      if (c >= chunks) break;
+      body(c * kChunk, std::min(n, (c + 1) * kChunk));
+    }
+  }
+  return stop.load() ? Status::interrupted : Status::ok;
+#else
+  return for_each_chunk(n, FillOptions{1, opt.interrupt}, body);
+#endif
+}
+
+size_t element_size(DType dtype) {
+  switch (dtype) {
+    case DType::f64:
+      return 8;
+    case DType::f32:
+      return 4;
+    case DType::f16:
+    case DType::bf16:
+      return 2;
+  }
+  return 0;
+}
+
+void check_range(uint64_t n, const StreamPos& pos) {
+  if (pos.offset > kMaxElementIndex || n > kMaxElementIndex - pos.offset)
+    throw InvalidArgument("offset + size must be <= 2**62");
+}
+
+// Runs transform32 / transform64 over the fill, piece by piece.
+template <class Transform32, class Transform64>
+Status fill_with(void* out, DType dtype, uint64_t n, const StreamPos& pos,
+                 const FillOptions& opt, Transform32&& t32, Transform64&& t64) {
+  check_range(n, pos);
+  const KernelTable& k = kernels();
+  char* base = static_cast<char*>(out);
+  const size_t esize = element_size(dtype);
+  return for_each_chunk(n, opt, [&](uint64_t begin, uint64_t end) {
+    alignas(64) uint32_t words[2 * kPiece];
+    for (uint64_t i = begin; i < end; i += kPiece) {
+      const size_t m = size_t(std::min<uint64_t>(kPiece, end - i));
+      if (dtype == DType::f64) {
+        k.gen_words(words, 2 * (pos.offset + i), 2 * m, pos.seed, pos.stream);
+        t64(words, reinterpret_cast<double*>(base + i * esize), m);
+      } else {
+        k.gen_words(words, pos.offset + i, m, pos.seed, pos.stream);
+        t32(k, words, base + i * esize, m);
+      }
+    }
+  });
+}
+
+}  // namespace
+}  // namespace detail
+
+using namespace detail;
+
+Status random_raw(uint32_t* out, uint64_t n, const StreamPos& pos, const FillOptions& opt) {
+  check_range(n, pos);
+  const KernelTable& k = kernels();
+  return for_each_chunk(n, opt, [&](uint64_t begin, uint64_t end) {
+    k.gen_words(out + begin, pos.offset + begin, size_t(end - begin), pos.seed, pos.stream);
+  });
+}
+
+Status fill_uniform(void* out, DType dtype, uint64_t n, double low, double high,
+                    const StreamPos& pos, const FillOptions& opt) {
+  const UniformParams p = make_uniform_params(dtype, low, high);
+  check_range(n, pos);
+  if (low == high) return fill_constant(out, dtype, n, low, opt);
+  return fill_with(
+      out, dtype, n, pos, opt,
+      [&](const KernelTable& k, const uint32_t* w, void* o, size_t m) { k.uniform32(w, o, m, dtype, p); },
+      [&](const uint32_t* w, double* o, size_t m) { uniform64(w, o, m, p); });
+}
+
+Status fill_normal(void* out, DType dtype, uint64_t n, double mean, double stddev,
+                   const StreamPos& pos, const FillOptions& opt) {
+  const NormalParams p = make_normal_params(dtype, mean, stddev);
+  return fill_with(
+      out, dtype, n, pos, opt,
+      [&](const KernelTable& k, const uint32_t* w, void* o, size_t m) { k.normal32(w, o, m, dtype, p); },
+      [&](const uint32_t* w, double* o, size_t m) { normal64(w, o, m, p); });
+}
+
+Status fill_trunc_normal(void* out, DType dtype, uint64_t n, double mean, double stddev,
+                         double a, double b, const StreamPos& pos, const FillOptions& opt) {
+  const TruncParams p = make_trunc_params(dtype, mean, stddev, a, b);
+  return fill_with(
+      out, dtype, n, pos, opt,
+      [&](const KernelTable& k, const uint32_t* w, void* o, size_t m) { k.trunc32(w, o, m, dtype, p); },
+      [&](const uint32_t* w, double* o, size_t m) { trunc64(w, o, m, p); });
+}
+
+Status fill_constant(void* out, DType dtype, uint64_t n, double value, const FillOptions& opt) {
+  char* base = static_cast<char*>(out);
+  const size_t esize = element_size(dtype);
+  unsigned char pattern[8];
+  switch (dtype) {
+    case DType::f64: std::memcpy(pattern, &value, 8); break;
+    case DType::f32: { const float v = float(value); std::memcpy(pattern, &v, 4); break; }
+    case DType::f16: { const uint16_t v = float_to_half(float(value)); std::memcpy(pattern, &v, 2); break; }
+    case DType::bf16: { const uint16_t v = float_to_bfloat16(float(value)); std::memcpy(pattern, &v, 2); break; }
+  }
+  return for_each_chunk(n, opt, [&](uint64_t begin, uint64_t end) {
+    for (uint64_t i = begin; i < end; ++i) std::memcpy(base + i * esize, pattern, esize);
+  });
+}
+
+int default_threads() { return resolve_threads(0); }
+void set_default_threads(int threads) { g_threads.store(threads > 0 ? threads : 0); }
+
+bool openmp_enabled() {
+#ifdef _OPENMP
+  return true;
+#else
+  return false;
+#endif
+}
+
+Isa best_isa() { return detect_best(); }
+Isa active_isa() { return kernels().isa; }
+
+void set_isa(Isa isa) {
+  const KernelTable* k = table_for(isa);
+  if (!k)
+    throw InvalidArgument(std::string("ISA '") + isa_name(isa) +
+                          "' is not available on this CPU or in this build");
+  g_kernels.store(k, std::memory_order_release);
+}
+
+const char* isa_name(Isa isa) {
+  switch (isa) {
+    case Isa::scalar: return "scalar";
+    case Isa::avx2: return "avx2";
+    case Isa::avx512: return "avx512";
+  }
+  return "unknown";
+}
+
+std::string build_info() {
+  std::string s = "compiler=";
+#if defined(__clang__)
+  s += "clang " __clang_version__;
+#elif defined(__GNUC__)
+  s += "gcc " __VERSION__;
+#else
+  s += "unknown";
+#endif
+#ifdef PXI_CXX_FLAGS
+  s += "; flags=" PXI_CXX_FLAGS;
+#endif
+  s += "; openmp=";
+#ifdef _OPENMP
+  s += std::to_string(_OPENMP);
+#else
+  s += "no";
+#endif
+  s += "; kernels=scalar";
+#ifdef PXI_HAVE_AVX2
+  s += ",avx2";
+#endif
+#ifdef PXI_HAVE_AVX512
+  s += ",avx512";
+#endif
+  return s;
+}
+
+}  // namespace philoxinit

@@ -1,0 +1,109 @@
+// The pybind11 layer: converts arguments, releases the GIL, calls the C++ core. Checks of what
+// the user passed (with messages naming the argument) live in the Python facade; the checks
+// here only keep a wrong call from the facade itself from writing out of bounds.
+#include <pybind11/numpy.h>
+#include <pybind11/pybind11.h>
+
+#include <cstdint>
+#include <string>
+
+#include "philoxinit/core.hpp"
+
+namespace py = pybind11;
+using namespace philoxinit;
+
+namespace {
+
+bool poll_python_signals(void*) {
+  py::gil_scoped_acquire gil;
+  return PyErr_CheckSignals() != 0;  // leaves the KeyboardInterrupt (or other) error set
+}
+
+struct Target {
+  void* data;
+  uint64_t size;
+};
+
+Target writable_target(py::array& out, int dtype_code) {
+  static const int sizes[] = {4, 8, 2, 2};
+  if (dtype_code < 0 || dtype_code > 3) throw py::value_error("internal: bad dtype code");
+  if (!out.writeable()) throw py::value_error("out must be writable");
+  if (!(out.flags() & py::array::c_style)) throw py::value_error("out must be C-contiguous");
+  if (out.itemsize() != sizes[dtype_code]) throw py::value_error("internal: dtype size mismatch");
+  return Target{out.mutable_data(), uint64_t(out.size())};
+}
+
+// Runs a core call without the GIL, polling for Ctrl-C between chunks; re-raises the
+// interrupt as the Python exception PyErr_CheckSignals set.
+template <class Call>
+void run_released(int threads, Call&& call) {
+  Interrupt interrupt{poll_python_signals, nullptr};
+  FillOptions opt{threads, &interrupt};
+  Status status;
+  {
+    py::gil_scoped_release release;
+    status = call(opt);
+  }
+  if (status == Status::interrupted) throw py::error_already_set();
+}
+
+}  // namespace
+
+PYBIND11_MODULE(_core, m) {
+  m.doc() = "philoxinit C++ core binding (internal; use the philoxinit package)";
+
+  py::register_exception<InvalidArgument>(m, "CoreInvalidArgument", PyExc_ValueError);
+
+  m.def("random_raw", [](uint64_t n, uint64_t seed, uint64_t stream, uint64_t offset, int threads) {
+    py::array_t<uint32_t> out(static_cast<py::ssize_t>(n));
+    uint32_t* data = out.mutable_data();
+    run_released(threads, [&](const FillOptions& opt) {
+      return random_raw(data, n, StreamPos{seed, stream, offset}, opt);
+    });
+    return out;
+  });
+
+  m.def("fill_uniform", [](py::array out, int dtype, double low, double high, uint64_t seed,
+                           uint64_t stream, uint64_t offset, int threads) {
+    const Target t = writable_target(out, dtype);
+    run_released(threads, [&](const FillOptions& opt) {
+      return fill_uniform(t.data, DType(dtype), t.size, low, high, StreamPos{seed, stream, offset}, opt);
+    });
+  });
+
+  m.def("fill_normal", [](py::array out, int dtype, double mean, double stddev, uint64_t seed,
+                          uint64_t stream, uint64_t offset, int threads) {
+    const Target t = writable_target(out, dtype);
+    run_released(threads, [&](const FillOptions& opt) {
+      return fill_normal(t.data, DType(dtype), t.size, mean, stddev, StreamPos{seed, stream, offset}, opt);
+    });
+  });
+
+  m.def("fill_trunc_normal", [](py::array out, int dtype, double mean, double stddev, double a,
+                                double b, uint64_t seed, uint64_t stream, uint64_t offset, int threads) {
+    const Target t = writable_target(out, dtype);
+    run_released(threads, [&](const FillOptions& opt) {
+      return fill_trunc_normal(t.data, DType(dtype), t.size, mean, stddev, a, b,
+                               StreamPos{seed, stream, offset}, opt);
+    });
+  });
+
+  m.def("fill_constant", [](py::array out, int dtype, double value, int threads) {
+    const Target t = writable_target(out, dtype);
+    run_released(threads, [&](const FillOptions& opt) {
+      return fill_constant(t.data, DType(dtype), t.size, value, opt);
+    });
+  });
+
+  m.def("get_num_threads", &default_threads);
+  m.def("set_num_threads", &set_default_threads);
+  m.def("openmp_enabled", &openmp_enabled);
+  m.def("best_isa", [] { return std::string(isa_name(best_isa())); });
+  m.def("active_isa", [] { return std::string(isa_name(active_isa())); });
+  m.def("set_isa", [](const std::string& name) {
+    for (Isa isa : {Isa::scalar, Isa::avx2, Isa::avx512})
+      if (name == isa_name(isa)) return set_isa(isa);
+    throw py::value_error("isa must be one of 'scalar', 'avx2', 'avx512'");
+  });
+  m.def("build_info", &build_info);
+}
