@@ -148,7 +148,8 @@ def _add_round_to_odd(a, b):
 
 def _fma_safe(a: float, c: float) -> bool:
     """Whether ``fma(x, a, c)`` can be emulated by :func:`_fma_fast` for ``|x| in {0} u
-    [2**-120, 2**64]`` (no intermediate can underflow or overflow)."""
+    [2**-120, 2**64]``: every intermediate is then a multiple of 2**-924 and below 2**800, so
+    nothing underflows or overflows and every "exact" step is exact."""
     if not (math.isfinite(a) and math.isfinite(c)):
         return False
     aa = abs(a)
@@ -165,7 +166,11 @@ def _fma_fast(x: np.ndarray, a: float, c: float) -> np.ndarray:
     uh, ul = _two_prod(x, np.float64(a))
     th, tl = _two_sum(np.float64(c), uh)
     v = _add_round_to_odd(tl, ul)
-    return th + v
+    r = th + v
+    zero = x == 0
+    if np.any(zero):  # signed-zero rule of an exact zero product: c + (+-0)
+        r[zero] = np.float64(c) + x[zero] * np.float64(a)
+    return r
 
 
 def _fma_exact_scalar(x: float, a: float, c: float) -> float:

@@ -1,0 +1,22 @@
+"""The fast backend: the C++ core through the pybind11 binding (``_core``)."""
+from __future__ import annotations
+
+from . import _core
+
+# Must match philoxinit::DType in cpp/include/philoxinit/core.hpp.
+DTYPE_CODES = {"float32": 0, "float64": 1, "float16": 2, "bfloat16": 3}
+
+
+class NativeBackend:
+    name = "native"
+
+    def random_raw(self, n, seed, stream, offset, threads):
+        return _core.random_raw(n, seed, stream, offset, threads)
+
+    def fill(self, out, dist, params, seed, stream, offset, threads):
+        fill = {"uniform": _core.fill_uniform, "normal": _core.fill_normal,
+                "trunc_normal": _core.fill_trunc_normal}[dist]
+        fill(out, DTYPE_CODES[out.dtype.name], *params, seed, stream, offset, threads)
+
+    def constant(self, out, value, threads):
+        _core.fill_constant(out, DTYPE_CODES[out.dtype.name], value, threads)
