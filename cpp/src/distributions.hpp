@@ -110,8 +110,11 @@ template <class V>
 PXI_INLINE typename V::F trunc_normal_value(typename V::U w, const TruncParams& p) {
   using F = typename V::F;
   const F xu = centered_uniform<V>(w);
-  const F cdf = V::fma(xu, V::set1(p.h), V::set1(p.pm));
-  const F ccdf = V::fma(xu, V::set1(-p.h), V::set1(p.qm));
+  // cdf = Phi(alpha) + u' d and ccdf = Phi(-beta) + (1 - u') d as sums of positive terms, with
+  // 2u' = 1 + xu exact where cdf is small and 2(1 - u') = 1 - xu exact where ccdf is small: each
+  // keeps its full relative precision, however far out in a tail the window lies.
+  const F cdf = V::fma(V::add(V::set1(1.0f), xu), V::set1(p.h), V::set1(p.pa));
+  const F ccdf = V::fma(V::sub(V::set1(1.0f), xu), V::set1(p.h), V::set1(p.qb));
   const F x = V::fma(xu, V::set1(p.d), V::set1(p.xm));
   const F t = V::max(V::mul(V::mul(cdf, ccdf), V::set1(4.0f)), V::set1(0x1p-126f));
   const F v = V::neg(log_f32<V>(t));

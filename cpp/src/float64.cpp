@@ -123,8 +123,8 @@ void normal64(const uint32_t* words, double* out, size_t n, const NormalParams& 
 void trunc64(const uint32_t* words, double* out, size_t n, const TruncParams& p) {
   for (size_t i = 0; i < n; ++i) {
     const double xu = centered_uniform64(word_pair(words, i));
-    const double cdf = std::fma(xu, p.h64, p.pm64);
-    const double ccdf = std::fma(xu, -p.h64, p.qm64);
+    const double cdf = std::fma(1.0 + xu, p.h64, p.pa64);  // as in the float32 kernel
+    const double ccdf = std::fma(1.0 - xu, p.h64, p.qb64);
     const double x = std::fma(xu, p.d64, p.xm64);
     const double z = ndtri_as241(0.5 * x, min_as_simd(cdf, ccdf));
     out[i] = min_as_simd(max_as_simd(std::fma(z, p.std64, p.mean64), p.lo64), p.hi64);

@@ -21,8 +21,8 @@ struct NormalParams {
 };
 
 struct TruncParams {
-  float pm, qm, h, d, xm, mean, std, lo, hi;  // lo/hi: [a, b] rounded inwards to float32
-  double pm64, qm64, h64, d64, xm64, mean64, std64, lo64, hi64;
+  float pa, qb, h, d, xm, mean, std, lo, hi;  // lo/hi: [a, b] rounded inwards to float32
+  double pa64, qb64, h64, d64, xm64, mean64, std64, lo64, hi64;
 };
 
 // One ISA's kernels. `words` holds the element's Philox words (one per element for the 32-bit

@@ -77,7 +77,7 @@ TruncParams make_trunc_params(DType dtype, double mean, double stddev, double a,
   const double alpha = (a - mean) / stddev, beta = (b - mean) / stddev;
   require(alpha <= kMaxTruncSigma && beta >= -kMaxTruncSigma,
           "the window [a, b] lies entirely more than 12 standard deviations from the mean");
-  const double pa = normal_cdf(alpha), qa = normal_cdf(-alpha);
+  const double pa = normal_cdf(alpha), qb = normal_cdf(-beta);
   double d;
   if (alpha >= 0.0)
     d = normal_cdf(-alpha) - normal_cdf(-beta);
@@ -87,17 +87,17 @@ TruncParams make_trunc_params(DType dtype, double mean, double stddev, double a,
     d = 1.0 - normal_cdf(alpha) - normal_cdf(-beta);
   require(d > 0.0, "the window [a, b] is too narrow: it has no probability mass in float64");
   TruncParams p{};
-  p.pm64 = pa + 0.5 * d;
-  p.qm64 = qa - 0.5 * d;
+  p.pa64 = pa;
+  p.qb64 = qb;
   p.h64 = 0.5 * d;
   p.d64 = d;
-  p.xm64 = pa - qa + d;
+  p.xm64 = pa - qb;
   p.mean64 = mean;
   p.std64 = stddev;
   p.lo64 = a;
   p.hi64 = b;
-  p.pm = float(p.pm64);
-  p.qm = float(p.qm64);
+  p.pa = float(pa);
+  p.qb = float(qb);
   p.h = float(p.h64);
   p.d = float(p.d64);
   p.xm = float(p.xm64);

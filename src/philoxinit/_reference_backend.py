@@ -192,7 +192,7 @@ def _fma_exact_scalar(x: float, a: float, c: float) -> float:
     try:
         return s.numerator / s.denominator
     except OverflowError:
-        return math.copysign(math.inf, s)
+        return math.inf if s > 0 else -math.inf
 
 
 def _fma(x: np.ndarray, a: float, c: float) -> np.ndarray:
