@@ -4,6 +4,7 @@
 #pragma once
 #include <cstddef>
 #include <cstdint>
+#include <type_traits>
 
 #include "kernels.hpp"
 #include "simd_scalar.hpp"
@@ -40,41 +41,43 @@ constexpr float kFarTail[8] = {-1.94661723e-07f, 4.67901054e-06f, -4.86419704e-0
                                0.000290008058f,  -0.0010713184f,  0.0016985808f,
                                1.42765641f,      5.43027353f};
 
-template <class V, int K>
-PXI_INLINE typename V::F horner(const float (&c)[K], typename V::F s) {
-  typename V::F p = V::set1(c[0]);
-  for (int i = 1; i < K; ++i) p = V::fma(p, s, V::set1(c[i]));
-  return p;
+// The maps below work on K independent vectors at once, each step looping over the K vectors:
+// log and the polynomials are long latency chains, and interleaving K of them keeps the FMA
+// units busy. K changes nothing in the result: every lane sees the same operations.
+#define PXI_EACH(k) _Pragma("GCC unroll 8") for (int k = 0; k < K; ++k)
+
+template <class V, int K, int C>
+PXI_INLINE void horner(const float (&c)[C], const typename V::F (&s)[K], typename V::F (&p)[K]) {
+  PXI_EACH(k) p[k] = V::set1(c[0]);
+  for (int i = 1; i < C; ++i) PXI_EACH(k) p[k] = V::fma(p[k], s[k], V::set1(c[i]));
 }
 
-// Natural log for positive normal float32 (Cephes logf): t = 2^e * m, m in [sqrt(1/2), sqrt 2).
-template <class V>
-PXI_INLINE typename V::F log_f32(typename V::F t) {
+// -log(t) for positive normal float32 t (Cephes logf): t = 2^e * m, m in [sqrt(1/2), sqrt 2).
+template <class V, int K>
+PXI_INLINE void neg_log(const typename V::F (&t)[K], typename V::F (&out)[K]) {
   using F = typename V::F;
-  using U = typename V::U;
-  const U bits = V::bits_u(t);
-  const U exponent = V::sub_u(V::template srli<23>(bits), V::set1u(126));
-  F e = V::cvt_i32(exponent);
-  F m = V::bits_f(V::or_(V::and_u(bits, V::set1u(0x807fffffu)), V::set1u(0x3f000000u)));  // [0.5, 1)
-  const auto small = V::lt(m, V::set1(0.707106781186547524f));
-  // m < sqrt(1/2): use 2m - 1 and e - 1 (both exact)
-  const F f = V::sub(V::add(m, V::select(small, m, V::set1(0.0f))), V::set1(1.0f));
-  e = V::sub(e, V::select(small, V::set1(1.0f), V::set1(0.0f)));
-  const F z = V::mul(f, f);
-  F y = V::set1(7.0376836292e-2f);
-  y = V::fma(y, f, V::set1(-1.1514610310e-1f));
-  y = V::fma(y, f, V::set1(1.1676998740e-1f));
-  y = V::fma(y, f, V::set1(-1.2420140846e-1f));
-  y = V::fma(y, f, V::set1(1.4249322787e-1f));
-  y = V::fma(y, f, V::set1(-1.6668057665e-1f));
-  y = V::fma(y, f, V::set1(2.0000714765e-1f));
-  y = V::fma(y, f, V::set1(-2.4999993993e-1f));
-  y = V::fma(y, f, V::set1(3.3333331174e-1f));
-  y = V::mul(V::mul(y, f), z);
-  y = V::fma(e, V::set1(-2.12194440e-4f), y);
-  y = V::fma(z, V::set1(-0.5f), y);
-  F r = V::add(f, y);
-  return V::fma(e, V::set1(0.693359375f), r);
+  F e[K], f[K], z[K], y[K];
+  PXI_EACH(k) {
+    const auto bits = V::bits_u(t[k]);
+    e[k] = V::cvt_i32(V::sub_u(V::template srli<23>(bits), V::set1u(126)));
+    const F m = V::bits_f(V::or_(V::and_u(bits, V::set1u(0x807fffffu)), V::set1u(0x3f000000u)));  // [0.5, 1)
+    const auto small = V::lt(m, V::set1(0.707106781186547524f));
+    // m < sqrt(1/2): use 2m - 1 and e - 1 (both exact)
+    f[k] = V::sub(V::add(m, V::select(small, m, V::set1(0.0f))), V::set1(1.0f));
+    e[k] = V::sub(e[k], V::select(small, V::set1(1.0f), V::set1(0.0f)));
+    z[k] = V::mul(f[k], f[k]);
+  }
+  static constexpr float kLogPoly[9] = {7.0376836292e-2f, -1.1514610310e-1f, 1.1676998740e-1f,
+                                        -1.2420140846e-1f, 1.4249322787e-1f, -1.6668057665e-1f,
+                                        2.0000714765e-1f, -2.4999993993e-1f, 3.3333331174e-1f};
+  horner<V, K>(kLogPoly, f, y);
+  PXI_EACH(k) {
+    F r = V::mul(V::mul(y[k], f[k]), z[k]);
+    r = V::fma(e[k], V::set1(-2.12194440e-4f), r);
+    r = V::fma(z[k], V::set1(-0.5f), r);
+    r = V::add(f[k], r);
+    out[k] = V::neg(V::fma(e[k], V::set1(0.693359375f), r));
+  }
 }
 
 // x = 2u' - 1 for the open uniform u' = (m + 1/2) 2^-24, m = w >> 8: exact in float32.
@@ -84,77 +87,133 @@ PXI_INLINE typename V::F centered_uniform(typename V::U w) {
   return V::mul(V::cvt_i32(k), V::set1(0x1p-24f));
 }
 
-template <class V>
-PXI_INLINE typename V::F uniform_value(typename V::U w, const UniformParams& p) {
-  const auto u = V::mul(V::cvt_i32(V::template srli<8>(w)), V::set1(0x1p-24f));
-  return V::min(V::fma_f64(u, p.range, p.low), V::set1(p.below_high32));
-}
-
-template <class V>
-PXI_INLINE typename V::F normal_value(typename V::U w, const NormalParams& p) {
+// The normal quantile z = x * poly(v), v = -log((1-x)(1+x)) = -log(4 p q): Giles' central and
+// tail polynomials, and for truncated windows beyond 16 the far-tail fit. The tail branches
+// are evaluated only when some lane needs them.
+template <class V, int K>
+PXI_INLINE void quantile_poly(const typename V::F (&v)[K], bool far_tail, typename V::F (&poly)[K]) {
   using F = typename V::F;
-  const F x = centered_uniform<V>(w);
-  const F ax = V::abs(x);
-  const F t = V::mul(V::sub(V::set1(1.0f), ax), V::add(V::set1(1.0f), ax));
-  const F v = V::neg(log_f32<V>(t));
-  const auto central = V::lt(v, V::set1(5.0f));
-  F poly = horner<V>(kCentral, V::sub(v, V::set1(2.5f)));
-  if (!V::all(central)) {  // |z| > 2.9: about 1 lane in 270
-    const F tail = horner<V>(kTail, V::sub(V::sqrt(v), V::set1(3.0f)));
-    poly = V::select(central, poly, tail);
+  F s[K];
+  bool all_central = true;
+  PXI_EACH(k) {
+    s[k] = V::sub(v[k], V::set1(2.5f));
+    all_central = all_central && V::all(V::lt(v[k], V::set1(5.0f)));
   }
-  return V::fma(V::mul(x, poly), V::set1(p.std32), V::set1(p.mean32));
+  horner<V, K>(kCentral, s, poly);
+  if (all_central) return;  // normal_: |z| > 2.9 in about 1 lane in 370
+  F root[K], tail[K];
+  bool all_near = true;
+  PXI_EACH(k) {
+    root[k] = V::sqrt(v[k]);
+    s[k] = V::sub(root[k], V::set1(3.0f));
+    all_near = all_near && V::all(V::lt(v[k], V::set1(16.0f)));
+  }
+  horner<V, K>(kTail, s, tail);
+  if (far_tail && !all_near) {
+    F far[K];
+    PXI_EACH(k) s[k] = V::sub(root[k], V::set1(4.0f));
+    horner<V, K>(kFarTail, s, far);
+    PXI_EACH(k) tail[k] = V::select(V::lt(v[k], V::set1(16.0f)), tail[k], far[k]);
+  }
+  PXI_EACH(k) poly[k] = V::select(V::lt(v[k], V::set1(5.0f)), poly[k], tail[k]);
 }
 
-template <class V>
-PXI_INLINE typename V::F trunc_normal_value(typename V::U w, const TruncParams& p) {
-  using F = typename V::F;
-  const F xu = centered_uniform<V>(w);
-  // cdf = Phi(alpha) + u' d and ccdf = Phi(-beta) + (1 - u') d as sums of positive terms, with
-  // 2u' = 1 + xu exact where cdf is small and 2(1 - u') = 1 - xu exact where ccdf is small: each
-  // keeps its full relative precision, however far out in a tail the window lies.
-  const F cdf = V::fma(V::add(V::set1(1.0f), xu), V::set1(p.h), V::set1(p.pa));
-  const F ccdf = V::fma(V::sub(V::set1(1.0f), xu), V::set1(p.h), V::set1(p.qb));
-  const F x = V::fma(xu, V::set1(p.d), V::set1(p.xm));
-  const F t = V::max(V::mul(V::mul(cdf, ccdf), V::set1(4.0f)), V::set1(0x1p-126f));
-  const F v = V::neg(log_f32<V>(t));
-  const auto central = V::lt(v, V::set1(5.0f));
-  F poly = horner<V>(kCentral, V::sub(v, V::set1(2.5f)));
-  if (!V::all(central)) {
-    const F s = V::sqrt(v);
-    const auto near = V::lt(v, V::set1(16.0f));
-    F tail = horner<V>(kTail, V::sub(s, V::set1(3.0f)));
-    if (!V::all(near)) tail = V::select(near, tail, horner<V>(kFarTail, V::sub(s, V::set1(4.0f))));
-    poly = V::select(central, poly, tail);
+struct UniformMap {
+  const UniformParams& p;
+  template <class V, int K>
+  PXI_INLINE void operator()(V, std::integral_constant<int, K>, const uint32_t* w,
+                             typename V::F (&out)[K]) const {
+    PXI_EACH(k) {
+      const auto u = V::mul(V::cvt_i32(V::template srli<8>(V::loadu(w + k * V::N))), V::set1(0x1p-24f));
+      out[k] = V::min(V::fma_f64(u, p.range, p.low), V::set1(p.below_high32));
+    }
   }
-  const F y = V::fma(V::mul(x, poly), V::set1(p.std), V::set1(p.mean));
-  return V::min(V::max(y, V::set1(p.lo)), V::set1(p.hi));
+};
+
+struct NormalMap {
+  const NormalParams& p;
+  template <class V, int K>
+  PXI_INLINE void operator()(V, std::integral_constant<int, K>, const uint32_t* w,
+                             typename V::F (&out)[K]) const {
+    using F = typename V::F;
+    F x[K], t[K], v[K], poly[K];
+    PXI_EACH(k) {
+      x[k] = centered_uniform<V>(V::loadu(w + k * V::N));
+      const F ax = V::abs(x[k]);
+      t[k] = V::mul(V::sub(V::set1(1.0f), ax), V::add(V::set1(1.0f), ax));
+    }
+    neg_log<V, K>(t, v);
+    quantile_poly<V, K>(v, false, poly);
+    PXI_EACH(k) out[k] = V::fma(V::mul(x[k], poly[k]), V::set1(p.std32), V::set1(p.mean32));
+  }
+};
+
+struct TruncNormalMap {
+  const TruncParams& p;
+  template <class V, int K>
+  PXI_INLINE void operator()(V, std::integral_constant<int, K>, const uint32_t* w,
+                             typename V::F (&out)[K]) const {
+    using F = typename V::F;
+    F x[K], t[K], v[K], poly[K];
+    PXI_EACH(k) {
+      const F xu = centered_uniform<V>(V::loadu(w + k * V::N));
+      // cdf = Phi(alpha) + u' d and ccdf = Phi(-beta) + (1 - u') d as sums of positive terms,
+      // with 2u' = 1 + xu exact where cdf is small and 2(1 - u') = 1 - xu exact where ccdf is
+      // small: each keeps its full relative precision, however far out in a tail the window is.
+      const F cdf = V::fma(V::add(V::set1(1.0f), xu), V::set1(p.h), V::set1(p.pa));
+      const F ccdf = V::fma(V::sub(V::set1(1.0f), xu), V::set1(p.h), V::set1(p.qb));
+      x[k] = V::fma(xu, V::set1(p.d), V::set1(p.xm));
+      t[k] = V::max(V::mul(V::mul(cdf, ccdf), V::set1(4.0f)), V::set1(0x1p-126f));
+    }
+    neg_log<V, K>(t, v);
+    quantile_poly<V, K>(v, true, poly);
+    PXI_EACH(k) {
+      const F y = V::fma(V::mul(x[k], poly[k]), V::set1(p.std), V::set1(p.mean));
+      out[k] = V::min(V::max(y, V::set1(p.lo)), V::set1(p.hi));
+    }
+  }
+};
+
+#undef PXI_EACH
+
+template <class V, class Store, class Map>
+PXI_INLINE void transform_store(const uint32_t* words, size_t n, const Map& map, Store store) {
+  constexpr int kInterleave = 4;
+  size_t i = 0;
+  for (; i + kInterleave * V::N <= n; i += kInterleave * V::N) {
+    typename V::F r[kInterleave];
+    map(V(), std::integral_constant<int, kInterleave>(), words + i, r);
+    for (int k = 0; k < kInterleave; ++k) store(V(), i + k * V::N, r[k]);
+  }
+  for (; i + V::N <= n; i += V::N) {
+    typename V::F r[1];
+    map(V(), std::integral_constant<int, 1>(), words + i, r);
+    store(V(), i, r[0]);
+  }
+  for (; i < n; ++i) {  // the remainder: the same operations one lane at a time
+    float r[1];
+    map(ScalarVec(), std::integral_constant<int, 1>(), words + i, r);
+    store(ScalarVec(), i, r[0]);
+  }
 }
 
-// Applies `value` to n words and stores in the requested dtype: full vectors with V, the
-// remainder with the one-lane wrapper (same operations, so the same bits).
-template <class V, class ValueFn>
-PXI_INLINE void transform32(const uint32_t* words, void* out, size_t n, DType dtype,
-                            ValueFn value) {
-  const size_t full = n - n % V::N;
+// Applies `map` to n words and stores in the requested dtype.
+template <class V, class Map>
+void transform32(const uint32_t* words, void* out, size_t n, DType dtype, const Map& map) {
   switch (dtype) {
     case DType::f32: {
       float* o = static_cast<float*>(out);
-      for (size_t i = 0; i < full; i += V::N) V::store(o + i, value(V(), V::loadu(words + i)));
-      for (size_t i = full; i < n; ++i) ScalarVec::store(o + i, value(ScalarVec(), words[i]));
+      transform_store<V>(words, n, map, [o](auto tag, size_t i, auto v) { decltype(tag)::store(o + i, v); });
       break;
     }
     case DType::f16: {
       uint16_t* o = static_cast<uint16_t*>(out);
-      for (size_t i = 0; i < full; i += V::N) V::store_f16(o + i, value(V(), V::loadu(words + i)));
-      for (size_t i = full; i < n; ++i) ScalarVec::store_f16(o + i, value(ScalarVec(), words[i]));
+      transform_store<V>(words, n, map, [o](auto tag, size_t i, auto v) { decltype(tag)::store_f16(o + i, v); });
       break;
     }
     case DType::bf16: {
       uint16_t* o = static_cast<uint16_t*>(out);
-      for (size_t i = 0; i < full; i += V::N)
-        V::store_bf16(o + i, value(V(), V::loadu(words + i)));
-      for (size_t i = full; i < n; ++i) ScalarVec::store_bf16(o + i, value(ScalarVec(), words[i]));
+      transform_store<V>(words, n, map, [o](auto tag, size_t i, auto v) { decltype(tag)::store_bf16(o + i, v); });
       break;
     }
     case DType::f64:
@@ -166,19 +225,13 @@ PXI_INLINE void transform32(const uint32_t* words, void* out, size_t n, DType dt
 template <class V>
 struct Transforms32 {
   static void uniform(const uint32_t* w, void* out, size_t n, DType dt, const UniformParams& p) {
-    transform32<V>(w, out, n, dt, [&](auto tag, auto word) {
-      return uniform_value<decltype(tag)>(word, p);
-    });
+    transform32<V>(w, out, n, dt, UniformMap{p});
   }
   static void normal(const uint32_t* w, void* out, size_t n, DType dt, const NormalParams& p) {
-    transform32<V>(w, out, n, dt, [&](auto tag, auto word) {
-      return normal_value<decltype(tag)>(word, p);
-    });
+    transform32<V>(w, out, n, dt, NormalMap{p});
   }
   static void trunc(const uint32_t* w, void* out, size_t n, DType dt, const TruncParams& p) {
-    transform32<V>(w, out, n, dt, [&](auto tag, auto word) {
-      return trunc_normal_value<decltype(tag)>(word, p);
-    });
+    transform32<V>(w, out, n, dt, TruncNormalMap{p});
   }
 };
 

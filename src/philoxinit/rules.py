@@ -59,7 +59,10 @@ def _real(value, name: str, *, positive: bool) -> float:
     """A finite real (not bool), > 0 if ``positive`` else >= 0, as a float."""
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
         raise TypeError(f"{name} must be a real number, got {type(value).__name__}")
-    value = float(value)
+    try:
+        value = float(value)
+    except OverflowError:
+        value = math.inf if value > 0 else -math.inf
     if not math.isfinite(value) or value < 0 or (positive and value == 0):
         raise ValueError(f"{name} must be a finite number {'>' if positive else '>='} 0, got {value}")
     return value
