@@ -30,6 +30,7 @@ DEFAULT_RULES = ("uniform", "normal", "trunc_normal", "xavier_uniform", "kaiming
                  "glorot_normal")
 DTYPES = ("float32", "float16", "bfloat16", "float64")
 TORCH_TRUNC_SLICE = 2**22       # torch.nn.init.trunc_normal_ runs at ~0.01 G/s: time a slice
+WARMUP_N = 2**18                # each timed call is first run once on this many elements
 MAX_COLS = 4096                 # 2-D rules use (rows, cols), rows * cols = N, cols <= 4096
 
 # A timing longer than this shows progress on stderr.
@@ -268,8 +269,12 @@ class Progress:
             sys.stderr.flush()
 
 
-def best_time(fn: Callable[[], object], repeat: int) -> float:
-    """The smallest wall time of ``repeat`` calls of ``fn`` (seconds)."""
+def best_time(fn: Callable[[], object], repeat: int,
+              warmup: Optional[Callable[[], object]] = None) -> float:
+    """The smallest wall time of ``repeat`` calls of ``fn`` (seconds), after one untimed
+    ``warmup()`` call (the same work on a small array: first-call costs, thread start-up)."""
+    if warmup is not None:
+        warmup()
     best = math.inf
     for _ in range(repeat):
         t0 = time.perf_counter()
@@ -366,24 +371,27 @@ def run_bench(n: int, dtype_name: str, threads: int, rule_names: list, repeat: i
                       best_time(lambda: buf.fill(1.0), max(repeat, 3)))
 
         results = []
+        n_warm = min(n, WARMUP_N)
         for rule in rules:
             shape = rule_shape(rule, n)
             out = buf.reshape(shape)
+            warm_shape = rule_shape(rule, n_warm)
             prog.step(f"{rule.name}: philoxinit")
-            t_pxi = best_time(philoxinit_call(rule, out, threads), repeat)
+            t_pxi = best_time(philoxinit_call(rule, out, threads), repeat,
+                              warmup=philoxinit_call(rule, buf[:n_warm].reshape(warm_shape),
+                                                     threads))
             pxi_timing = Timing(f"philoxinit.{rule.name}_(out, threads={threads})", n,
                                 dtype.itemsize, t_pxi)
 
             prog.step(f"{rule.name}: numpy")
             rng = np.random.default_rng(0)
-            if rule.family == "uniform":
-                np_fn, np_call = (lambda: rng.random(out=np_buf, dtype=np_dtype)), "random"
-            else:
-                np_fn, np_call = ((lambda: rng.standard_normal(out=np_buf, dtype=np_dtype)),
-                                  "standard_normal")
+            np_call = "random" if rule.family == "uniform" else "standard_normal"
+            np_method = getattr(rng, np_call)
             np_timing = Timing(
                 f"np.random.default_rng(0).{np_call}(out=a, dtype=np.{np.dtype(np_dtype).name})",
-                n, np.dtype(np_dtype).itemsize, best_time(np_fn, repeat),
+                n, np.dtype(np_dtype).itemsize,
+                best_time(lambda: np_method(out=np_buf, dtype=np_dtype), repeat,
+                          warmup=lambda: np_method(out=np_buf[:n_warm], dtype=np_dtype)),
                 note="float32 buffer of the same count (NumPy cannot write 16-bit floats)"
                 if sixteen else "")
             res = RuleResult(rule.name, shape, pxi_timing, np_timing)
@@ -398,8 +406,12 @@ def run_bench(n: int, dtype_name: str, threads: int, rule_names: list, repeat: i
                     note = f"timed on a {t_n}-element slice, scaled per value"
                 else:
                     t_n, t_view = n, tbuf.view(shape)
+                w_view = tbuf[:n_warm].view(warm_shape) if t_view.dim() == 2 else tbuf[:n_warm]
+                if fn_name == "trunc_normal_":
+                    w_view = w_view.view(-1)[:4096]
                 try:
-                    t = best_time(lambda: init(t_view, **kwargs), repeat)
+                    t = best_time(lambda: init(t_view, **kwargs), repeat,
+                                  warmup=lambda: init(w_view, **kwargs))
                     res.torch = Timing(f"torch.nn.init.{label}", t_n,
                                        t_view.element_size(), t, note)
                 except Exception as exc:  # e.g. a dtype this torch build lacks
