@@ -19,7 +19,7 @@ SIZES = [2**20, 2**26] + ([2**30] if BIG else [])
 SMALL = SIZES[0]
 ALL_THREADS = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
 
-_RESULTS: list = []   # (group, name, n, bytes per value, best seconds)
+_RESULTS: list = []   # (group, name, n, bytes per value, best seconds, role, dtype)
 _BUFFERS: dict = {}
 
 
@@ -49,9 +49,15 @@ def buffer(n: int, dtype=np.float32) -> np.ndarray:
     return _BUFFERS[key]
 
 
-def run(benchmark, fn, n: int, itemsize: int = 4, rounds: int | None = None):
-    """``benchmark.pedantic(fn, rounds, iterations=1, warmup_rounds=1)``; records values/s."""
-    benchmark.extra_info.update(n=n, bytes_per_value=itemsize, threads_available=ALL_THREADS)
+def run(benchmark, fn, n: int, itemsize: int = 4, *, role: str = "", dtype: str = "float32",
+        rounds: int | None = None):
+    """``benchmark.pedantic(fn, rounds, iterations=1, warmup_rounds=1)``; records values/s.
+
+    ``role`` ``"numpy-pcg64"`` / ``"fill"`` marks the group's reference rows for the summary;
+    ``dtype`` pairs a row with the fill row of the same dtype.
+    """
+    benchmark.extra_info.update(n=n, bytes_per_value=itemsize, dtype=dtype,
+                                threads_available=ALL_THREADS)
     result = benchmark.pedantic(fn, rounds=rounds or rounds_for(n), iterations=1,
                                 warmup_rounds=1)
     stats = getattr(getattr(benchmark, "stats", None), "stats", None)
@@ -59,7 +65,7 @@ def run(benchmark, fn, n: int, itemsize: int = 4, rounds: int | None = None):
         best = stats.min
         benchmark.extra_info["gvalues_per_s"] = n / best / 1e9
         benchmark.extra_info["gb_per_s"] = n * itemsize / best / 1e9
-        _RESULTS.append((benchmark.group or "", benchmark.name, n, itemsize, best))
+        _RESULTS.append((benchmark.group or "", benchmark.name, n, itemsize, best, role, dtype))
     return result
 
 
@@ -77,23 +83,21 @@ def pytest_terminal_summary(terminalreporter):
         return
     tr = terminalreporter
     tr.write_sep("-", "philoxinit: values/s (best round) and ratios within each group")
-    tr.write_line("ratio = that row's values/s / the reference row's (x numpy > 1: faster than "
-                  "NumPy PCG64; of fill: fraction of the memory-bandwidth ceiling)")
+    tr.write_line("x numpy = row's values/s / the group's numpy-pcg64 row's (> 1: faster than "
+                  "NumPy); of fill = row's values/s / fill's of the same dtype (bandwidth ceiling)")
     groups: dict = {}
-    for group, name, n, itemsize, best in _RESULTS:
-        groups.setdefault(group, []).append((name, n, itemsize, best))
+    for group, name, n, itemsize, best, role, dtype in _RESULTS:
+        groups.setdefault(group, []).append((name, n / best, itemsize, role, dtype))
     for group, rows in groups.items():
-        ref_np = next((n / b for name, n, _, b in rows if "numpy-pcg64" in name), None)
-        ref_fill = next((n / b for name, n, _, b in rows if "[fill" in name or "-fill" in name),
-                        None)
+        ref_np = next((rate for _, rate, _, role, _ in rows if role == "numpy-pcg64"), None)
+        fills = {dtype: rate for _, rate, _, role, dtype in rows if role == "fill"}
         tr.write_line("")
         tr.write_line(f"[{group}]")
         width = max(len(r[0]) for r in rows)
-        for name, n, itemsize, best in sorted(rows, key=lambda r: r[3] / r[1]):
-            rate = n / best
-            parts = [f"  {name:<{width}}  {rate / 1e9:8.3f} G/s  {rate * itemsize / 1e9:7.2f} GB/s"]
+        for name, rate, itemsize, role, dtype in sorted(rows, key=lambda r: -r[1]):
+            line = f"  {name:<{width}}  {rate / 1e9:8.3f} G/s  {rate * itemsize / 1e9:7.2f} GB/s"
             if ref_np:
-                parts.append(f"x numpy {rate / ref_np:6.2f}")
-            if ref_fill:
-                parts.append(f"of fill {rate / ref_fill:6.1%}")
-            tr.write_line("  ".join(parts))
+                line += f"  x numpy {rate / ref_np:6.2f}"
+            if dtype in fills:
+                line += f"  of fill {rate / fills[dtype]:6.1%}"
+            tr.write_line(line)
