@@ -238,7 +238,7 @@ BAD = [
     (kaiming_uniform_params, ((3, 4), 0, "fan_avg"), ValueError, "mode must be one of 'fan_in', 'fan_out'"),
     (kaiming_normal_params, ((3, 4), 0, None), ValueError, "mode"),
     (kaiming_normal_params, ((3, 4), 0, "fan_in", "swish"), ValueError, "nonlinearity"),
-    (kaiming_uniform_params, ((3, 4), "0.1"), ValueError, "param"),
+    (kaiming_uniform_params, ((3, 4), "0.1"), ValueError, "a \\(the negative slope\\)"),
     (kaiming_uniform_params, ((5,),), ValueError, "at least 2 dimensions"),
 ]
 

@@ -17,6 +17,8 @@ from __future__ import annotations
 import os
 import warnings
 
+import numpy as np
+
 from . import _core
 from ._api import InitAPI
 from ._native_backend import NativeBackend
@@ -39,8 +41,9 @@ def set_num_threads(n: int) -> None:
     1
     >>> pxi.set_num_threads(0)
     """
-    if isinstance(n, bool) or not isinstance(n, int):
+    if isinstance(n, (bool, np.bool_)) or not isinstance(n, (int, np.integer)):
         raise TypeError(f"n must be an int, got {type(n).__name__}")
+    n = int(n)
     if n < 0:
         raise ValueError(f"n must be >= 0, got {n}")
     _core.set_num_threads(n)

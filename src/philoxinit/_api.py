@@ -38,6 +38,8 @@ def check_out(out) -> None:
         raise TypeError(f"out must be a numpy.ndarray (or np.memmap), got {type(out).__name__}")
     if out.dtype.name not in _FLOAT_DTYPES:
         raise TypeError(f"out must have dtype float16, float32, float64 or bfloat16, got {out.dtype}")
+    if not out.dtype.isnative:
+        raise TypeError(f"out must be in the machine's byte order, got dtype {out.dtype.str!r}")
     if not out.flags.writeable:
         raise ValueError("out is read-only (its WRITEABLE flag is False)")
 
@@ -66,19 +68,36 @@ def _threads(threads) -> int:
     return int(threads)
 
 
-def check_dist_params(dist: str, params: tuple) -> tuple:
+_FLOAT32_MAX = float(np.finfo(np.float32).max)
+
+
+def _in_float32_range(values: dict, dtype) -> None:
+    """32- and 16-bit outputs compute in float32: their parameters must fit in it."""
+    if np.dtype(dtype).itemsize <= 4:
+        for name, value in values.items():
+            if abs(value) > _FLOAT32_MAX:
+                raise ValueError(f"{name} must lie within the float32 range for a {np.dtype(dtype).name} "
+                                 f"output, got {value}")
+
+
+def check_dist_params(dist: str, params: tuple, dtype=np.float32) -> tuple:
     """Validate distribution parameters (names as in the public functions); return floats."""
     if dist == "uniform":
         low, high = _finite(params[0], "low"), _finite(params[1], "high")
         if low > high:
             raise ValueError(f"low must be <= high, got low={low}, high={high}")
+        _in_float32_range({"low": low, "high": high}, dtype)
+        if not math.isfinite(high - low):
+            raise ValueError(f"high - low must be finite, got low={low}, high={high}")
         return low, high
     if dist == "normal":
         mean, std = _finite(params[0], "mean"), _finite(params[1], "std")
         if std < 0:
             raise ValueError(f"std must be >= 0, got {std}")
+        _in_float32_range({"mean": mean, "std": std}, dtype)
         return mean, std
     mean, std = _finite(params[0], "mean"), _finite(params[1], "std")
+    _in_float32_range({"mean": mean, "std": std}, dtype)
     a, b = _real(params[2], "a"), _real(params[3], "b")
     if std <= 0:
         raise ValueError(f"std must be > 0 for a truncated normal, got {std}")
@@ -89,6 +108,12 @@ def check_dist_params(dist: str, params: tuple) -> tuple:
     if (a - mean) / std > 12.0 or (b - mean) / std < -12.0:
         raise ValueError("the window [a, b] lies entirely more than 12 standard deviations "
                          "from the mean; float32 cannot represent its probabilities")
+    if np.dtype(dtype).itemsize <= 4:
+        a32, b32 = np.float32(a), np.float32(b)
+        lo = a32 if float(a32) >= a else np.nextafter(a32, np.float32(np.inf))
+        hi = b32 if float(b32) <= b else np.nextafter(b32, np.float32(-np.inf))
+        if not lo <= hi:
+            raise ValueError(f"no float32 value lies in [a, b] = [{a}, {b}]")
     return mean, std, a, b
 
 
@@ -110,7 +135,7 @@ class InitAPI:
 
     def _fill(self, out, dist, params, seed, stream, offset, threads):
         check_out(out)
-        params = check_dist_params(dist, params)
+        params = check_dist_params(dist, params, out.dtype)
         seed, stream = resolve_seed(seed), stream_id(stream)
         offset, threads = resolve_offset(offset, out.size), _threads(threads)
         if out.size == 0:
@@ -235,7 +260,11 @@ class InitAPI:
     def _rule(self, out, rule, seed, stream, offset, threads):
         """Fill with the (dist, params) that ``rule(shape)`` gives for ``out``'s shape."""
         check_out(out)
-        if out.size == 0:  # torch: initializing zero-element tensors is a no-op
+        if out.size == 0:
+            # Torch leaves zero-element tensors untouched; the arguments are still checked, on
+            # the same shape with each 0 replaced by 1 (the fans of the real shape may be 0).
+            rule(tuple(max(1, d) for d in out.shape))
+            self._fill(np.empty(0, out.dtype), "uniform", (0.0, 1.0), seed, stream, offset, threads)
             return out
         dist, params = rule(out.shape)
         return self._fill(out, dist, params, seed, stream, offset, threads)

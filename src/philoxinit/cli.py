@@ -551,18 +551,26 @@ def render_plain(report: dict) -> str:
 
 def render_rich(report: dict, console) -> None:
     """Print the report as a ``rich`` table on ``console``."""
+    from rich import box
     from rich.table import Table
     cols, rows, notes = table_rows(report)
     for h in header_lines(report):
-        console.print(h, highlight=False)
-    table = Table(show_edge=False, header_style="bold")
+        console.print(h, highlight=False, soft_wrap=True)
+    table = Table(box=box.SIMPLE_HEAD, header_style="bold", pad_edge=False)
+    widths = [max(len(c), *(len(r[i]) for r in rows)) for i, c in enumerate(cols)]
     for i, c in enumerate(cols):
-        table.add_column(c, justify="left" if i < 2 else "right", no_wrap=True)
+        table.add_column(c, justify="left" if i < 2 else "right", no_wrap=True,
+                         min_width=widths[i],
+                         style="bold" if c in ("G/s", "x numpy", "x torch") else None)
     for i, r in enumerate(rows):
         table.add_row(*r, style="dim" if i == 0 else None)
+    # Never squeeze numbers into ellipses: a narrow terminal wraps the lines instead.
+    needed = sum(w + 3 for w in widths) + 2
+    if console.width < needed:
+        console.width = needed
     console.print(table)
     for note in notes:
-        console.print(note, style="dim", highlight=False)
+        console.print(note, style="dim", highlight=False, soft_wrap=True)
 
 
 def _want_rich() -> bool:

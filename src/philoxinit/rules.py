@@ -226,6 +226,13 @@ def _torch_rule(shape, gain, mode: str, uniform: bool) -> tuple:
     return "normal", (0.0, std)
 
 
+def _kaiming_gain(nonlinearity, a) -> float:
+    # `a` (the leaky_relu slope) is checked here so a bad one is reported under its own name.
+    if isinstance(a, bool) or not isinstance(a, numbers.Real) or not math.isfinite(float(a)):
+        raise ValueError(f"a (the negative slope) must be a finite real number, got {a!r}")
+    return calculate_gain(nonlinearity, a)
+
+
 def _kaiming_mode(mode) -> str:
     # torch lower-cases the mode and accepts only fan_in / fan_out.
     return _choice(mode.lower() if isinstance(mode, str) else mode, "mode", MODES[:2])
@@ -263,7 +270,7 @@ def kaiming_uniform_params(shape, a=0, mode: str = "fan_in", nonlinearity: str =
     >>> kaiming_uniform_params((128, 3, 3, 3), nonlinearity="relu")
     ('uniform', (-0.4714045207910317, 0.4714045207910317))
     """
-    return _torch_rule(shape, calculate_gain(nonlinearity, a), _kaiming_mode(mode), uniform=True)
+    return _torch_rule(shape, _kaiming_gain(nonlinearity, a), _kaiming_mode(mode), uniform=True)
 
 
 def kaiming_normal_params(shape, a=0, mode: str = "fan_in", nonlinearity: str = "leaky_relu") -> tuple:
@@ -274,4 +281,4 @@ def kaiming_normal_params(shape, a=0, mode: str = "fan_in", nonlinearity: str = 
     >>> kaiming_normal_params((64, 50), mode="fan_out", nonlinearity="relu")
     ('normal', (0.0, 0.1767766952966369))
     """
-    return _torch_rule(shape, calculate_gain(nonlinearity, a), _kaiming_mode(mode), uniform=False)
+    return _torch_rule(shape, _kaiming_gain(nonlinearity, a), _kaiming_mode(mode), uniform=False)
