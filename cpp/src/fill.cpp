@@ -1,6 +1,7 @@
 // The fill driver: the one dispatch point (which ISA's kernels run), the threading over
 // block-aligned chunks, and the public functions of core.hpp.
 #include <algorithm>
+#include <cstdint>
 #include <atomic>
 #include <cstdlib>
 #include <cstring>
@@ -148,8 +149,36 @@ size_t element_size(DType dtype) {
 }
 
 void check_range(uint64_t n, const StreamPos& pos) {
+  if (pos.run_starts) {
+    if (pos.run_length == 0 || pos.run_count > UINT64_MAX / pos.run_length ||
+        pos.run_count * pos.run_length != n)
+      throw InvalidArgument("the runs do not cover the buffer");
+    for (uint64_t r = 0; r < pos.run_count; ++r) {
+      const uint64_t start = pos.run_starts[r];
+      if (start > kMaxElementIndex || pos.offset > kMaxElementIndex - start ||
+          pos.run_length > kMaxElementIndex - start - pos.offset)
+        throw InvalidArgument("offset + global index must be <= 2**62");
+    }
+    return;
+  }
   if (pos.offset > kMaxElementIndex || n > kMaxElementIndex - pos.offset)
     throw InvalidArgument("offset + size must be <= 2**62");
+}
+
+// Calls segment(local, global, count) for the pieces of [begin, end) that are contiguous in
+// the stream: one for a plain fill, one per run (or part of a run) for a shard.
+template <class Segment>
+void for_each_segment(uint64_t begin, uint64_t end, const StreamPos& pos, Segment&& segment) {
+  if (!pos.run_starts) {
+    segment(begin, pos.offset + begin, end - begin);
+    return;
+  }
+  for (uint64_t p = begin; p < end;) {
+    const uint64_t r = p / pos.run_length, within = p - r * pos.run_length;
+    const uint64_t count = std::min(end - p, pos.run_length - within);
+    segment(p, pos.offset + pos.run_starts[r] + within, count);
+    p += count;
+  }
 }
 
 // Runs transform32 / transform64 over the fill, piece by piece.
@@ -162,16 +191,19 @@ Status fill_with(void* out, DType dtype, uint64_t n, const StreamPos& pos,
   const size_t esize = element_size(dtype);
   return for_each_chunk(n, opt, [&](uint64_t begin, uint64_t end) {
     alignas(64) uint32_t words[2 * kPiece];
-    for (uint64_t i = begin; i < end; i += kPiece) {
-      const size_t m = size_t(std::min<uint64_t>(kPiece, end - i));
-      if (dtype == DType::f64) {
-        k.gen_words(words, 2 * (pos.offset + i), 2 * m, pos.seed, pos.stream);
-        t64(words, reinterpret_cast<double*>(base + i * esize), m);
-      } else {
-        k.gen_words(words, pos.offset + i, m, pos.seed, pos.stream);
-        t32(k, words, base + i * esize, m);
+    for_each_segment(begin, end, pos, [&](uint64_t local, uint64_t global, uint64_t count) {
+      for (uint64_t i = 0; i < count; i += kPiece) {
+        const size_t m = size_t(std::min<uint64_t>(kPiece, count - i));
+        char* dst = base + (local + i) * esize;
+        if (dtype == DType::f64) {
+          k.gen_words(words, 2 * (global + i), 2 * m, pos.seed, pos.stream);
+          t64(words, reinterpret_cast<double*>(dst), m);
+        } else {
+          k.gen_words(words, global + i, m, pos.seed, pos.stream);
+          t32(k, words, dst, m);
+        }
       }
-    }
+    });
   });
 }
 
@@ -184,15 +216,19 @@ Status random_raw(uint32_t* out, uint64_t n, const StreamPos& pos, const FillOpt
   check_range(n, pos);
   const KernelTable& k = kernels();
   return for_each_chunk(n, opt, [&](uint64_t begin, uint64_t end) {
-    k.gen_words(out + begin, pos.offset + begin, size_t(end - begin), pos.seed, pos.stream);
+    for_each_segment(begin, end, pos, [&](uint64_t local, uint64_t global, uint64_t count) {
+      k.gen_words(out + local, global, size_t(count), pos.seed, pos.stream);
+    });
   });
 }
 
 Status fill_uniform(void* out, DType dtype, uint64_t n, double low, double high,
                     const StreamPos& pos, const FillOptions& opt) {
   const UniformParams p = make_uniform_params(dtype, low, high);
-  check_range(n, pos);
-  if (low == high) return fill_constant(out, dtype, n, low, opt);
+  if (low == high) {
+    check_range(n, pos);
+    return fill_constant(out, dtype, n, low, opt);
+  }
   return fill_with(
       out, dtype, n, pos, opt,
       [&](const KernelTable& k, const uint32_t* w, void* o, size_t m) { k.uniform32(w, o, m, dtype, p); },

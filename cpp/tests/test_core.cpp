@@ -112,11 +112,39 @@ static void test_bad_arguments_leave_buffer() {
   for (float v : buf) CHECK(v == 42.0f, "buffer changed by a refused call");
 }
 
+// A column block of a 2-D tensor filled through runs equals that block of the full fill.
+static void test_runs_equal_slices_of_the_full_fill() {
+  const uint64_t rows = 37, cols = 301, r0 = 5, r1 = 30, c0 = 17, c1 = 250;
+  const StreamPos whole{3, 4, 11};
+  std::vector<float> full(rows * cols);
+  fill_normal(full.data(), DType::f32, full.size(), 0, 1, whole);
+  std::vector<uint64_t> starts;
+  for (uint64_t r = r0; r < r1; ++r) starts.push_back(r * cols + c0);
+  StreamPos shard = whole;
+  shard.run_starts = starts.data();
+  shard.run_count = starts.size();
+  shard.run_length = c1 - c0;
+  std::vector<float> part(starts.size() * (c1 - c0));
+  fill_normal(part.data(), DType::f32, part.size(), 0, 1, shard, FillOptions{2, nullptr});
+  bool same = true;
+  for (uint64_t r = r0; r < r1; ++r)
+    for (uint64_t c = c0; c < c1; ++c)
+      same = same && part[(r - r0) * (c1 - c0) + (c - c0)] == full[r * cols + c];
+  CHECK(same, "shard through runs differs from the full fill");
+  std::vector<uint32_t> raw(part.size());
+  random_raw(raw.data(), raw.size(), shard);
+  std::vector<uint32_t> raw_full(rows * cols);
+  random_raw(raw_full.data(), raw_full.size(), whole);
+  CHECK(raw[0] == raw_full[r0 * cols + c0] && raw.back() == raw_full[(r1 - 1) * cols + c1 - 1],
+        "raw words through runs");
+}
+
 int main() {
   std::printf("philoxinit core tests; best ISA %s; %s\n", isa_name(best_isa()), build_info().c_str());
   test_kat();
   test_isas_agree();
   test_bad_arguments_leave_buffer();
+  test_runs_equal_slices_of_the_full_fill();
   std::printf("%d passed, %d failed\n", checks - failures, failures);
   return failures == 0 ? 0 : 1;
 }

@@ -117,6 +117,75 @@ def check_dist_params(dist: str, params: tuple, dtype=np.float32) -> tuple:
     return mean, std, a, b
 
 
+def _as_shape(shape, name: str) -> tuple:
+    try:
+        dims = tuple(shape)
+    except TypeError:
+        raise TypeError(f"{name} must be a tuple of ints, got {type(shape).__name__}") from None
+    for d in dims:
+        if isinstance(d, (bool, np.bool_)) or not isinstance(d, (numbers.Integral, np.integer)):
+            raise TypeError(f"{name} must be a tuple of ints, got {shape!r}")
+        if d < 0:
+            raise ValueError(f"{name} must have non-negative dimensions, got {shape!r}")
+    return tuple(int(d) for d in dims)
+
+
+class ShardLayout:
+    """Where a shard's elements lie in the global tensor: equal runs of ``run_length``
+    elements starting at ``run_starts`` (C-order element indices), or, when the shard is
+    contiguous in the global tensor, one run starting at ``first`` (``run_starts`` None)."""
+
+    def __init__(self, global_size, first, run_starts, run_length):
+        self.global_size, self.first = global_size, first
+        self.run_starts, self.run_length = run_starts, run_length
+
+
+def shard_layout(local_shape, global_shape, index):
+    """The layout of ``full[index]`` inside a C-ordered ``global_shape`` tensor, or None.
+
+    ``index`` is a tuple of slices with step 1 (missing trailing dims mean the whole dim);
+    ``local_shape`` must equal the shape ``full[index]`` has.
+    """
+    if global_shape is None:
+        if index is not None:
+            raise ValueError("index needs global_shape (the shape of the whole tensor)")
+        return None
+    dims = _as_shape(global_shape, "global_shape")
+    if index is None:
+        index = ()
+    if isinstance(index, slice):
+        index = (index,)
+    if not isinstance(index, tuple) or not all(isinstance(s, slice) for s in index):
+        raise TypeError(f"index must be a tuple of slices, got {index!r}")
+    if len(index) > len(dims):
+        raise ValueError(f"index has {len(index)} slices for a {len(dims)}-d global_shape")
+    starts, stops = [], []
+    for d, (size, s) in enumerate(zip(dims, index + (slice(None),) * (len(dims) - len(index)))):
+        if s.step not in (None, 1):
+            raise ValueError(f"index slices must have step 1, got {s!r} in dim {d}")
+        start, stop, _ = s.indices(size)
+        starts.append(start)
+        stops.append(max(start, stop))
+    shard_shape = tuple(b - a for a, b in zip(starts, stops))
+    if tuple(local_shape) != shard_shape:
+        raise ValueError(f"out has shape {tuple(local_shape)} but global_shape[index] has shape "
+                         f"{shard_shape}")
+    global_size = math.prod(dims)
+    strides = [math.prod(dims[d + 1:]) for d in range(len(dims))]
+    partial = [d for d in range(len(dims)) if (starts[d], stops[d]) != (0, dims[d])]
+    if not partial or math.prod(shard_shape) == 0:
+        return ShardLayout(global_size, 0, None, 0)
+    j = partial[-1]  # dims after j are whole: each index over dims[:j] is one contiguous run
+    run_length = shard_shape[j] * strides[j]
+    first = sum(a * st for a, st in zip(starts, strides))
+    if all(shard_shape[d] == 1 for d in range(j)):
+        return ShardLayout(global_size, first, None, run_length)
+    grids = np.meshgrid(*[np.arange(starts[d], stops[d], dtype=np.uint64) * np.uint64(strides[d])
+                          for d in range(j)], indexing="ij")
+    run_starts = sum(grids).reshape(-1) + np.uint64(starts[j] * strides[j])
+    return ShardLayout(global_size, first, run_starts.astype(np.uint64), run_length)
+
+
 def _inplace(formula: str):
     """Marks an in-place method; ``formula`` is used for the allocating twin's docstring."""
     def mark(method):
@@ -133,21 +202,33 @@ class InitAPI:
 
     # ---- the primitives ------------------------------------------------------------------
 
-    def _fill(self, out, dist, params, seed, stream, offset, threads):
+    def _fill(self, out, dist, params, seed, stream, offset, threads, global_shape=None,
+              index=None):
         check_out(out)
         params = check_dist_params(dist, params, out.dtype)
+        layout = shard_layout(out.shape, global_shape, index)
+        total = out.size if layout is None else layout.global_size
         seed, stream = resolve_seed(seed), stream_id(stream)
-        offset, threads = resolve_offset(offset, out.size), _threads(threads)
+        offset, threads = resolve_offset(offset, total), _threads(threads)
         if out.size == 0:
             return out
-        if out.flags.c_contiguous:
-            self._backend.fill(out, dist, params, seed, stream, offset, threads)
+        # Element i in C order of the logical array gets word offset + i (of its global index,
+        # for a shard), whatever the memory layout; a non-contiguous view is filled through a
+        # contiguous copy.
+        target = out if out.flags.c_contiguous else np.empty(out.shape, out.dtype)
+        if layout is None or layout.run_starts is None:
+            start = 0 if layout is None else layout.first
+            self._backend.fill(target, dist, params, seed, stream, offset + start, threads)
+        elif hasattr(self._backend, "fill_runs"):
+            self._backend.fill_runs(target, dist, params, seed, stream, offset, threads,
+                                    layout.run_starts, layout.run_length)
         else:
-            # Element i in C order of the logical array gets word offset + i, whatever the
-            # memory layout; a non-contiguous view is filled through a contiguous copy.
-            tmp = np.empty(out.shape, out.dtype)
-            self._backend.fill(tmp, dist, params, seed, stream, offset, threads)
-            out[...] = tmp
+            flat, length = target.reshape(-1), layout.run_length
+            for r, start in enumerate(layout.run_starts.tolist()):
+                self._backend.fill(flat[r * length:(r + 1) * length], dist, params, seed, stream,
+                                   offset + start, threads)
+        if target is not out:
+            out[...] = target
         return out
 
     def random_raw(self, n, seed=0, stream=0, offset=0, *, threads=None):
@@ -170,7 +251,8 @@ class InitAPI:
         return self._backend.random_raw(int(n), seed, stream, offset, _threads(threads))
 
     @_inplace("U(low, high)")
-    def uniform_(self, out, low=0.0, high=1.0, *, seed=0, stream=0, offset=0, threads=None):
+    def uniform_(self, out, low=0.0, high=1.0, *, seed=0, stream=0, offset=0, threads=None,
+                global_shape=None, index=None):
         """Fill ``out`` in place with ``U(low, high)``; returns ``out``.
 
         ``u = (w >> 8) * 2**-24`` from the element's word ``w``, then
@@ -182,10 +264,11 @@ class InitAPI:
         >>> bool(((w >= -1) & (w < 1)).all())
         True
         """
-        return self._fill(out, "uniform", (low, high), seed, stream, offset, threads)
+        return self._fill(out, "uniform", (low, high), seed, stream, offset, threads, global_shape, index)
 
     @_inplace("N(mean, std**2)")
-    def normal_(self, out, mean=0.0, std=1.0, *, seed=0, stream=0, offset=0, threads=None):
+    def normal_(self, out, mean=0.0, std=1.0, *, seed=0, stream=0, offset=0, threads=None,
+                global_shape=None, index=None):
         """Fill ``out`` in place with ``N(mean, std**2)``; returns ``out``.
 
         ``out = mean + std * ndtri(u')``, ``u' = ((w >> 8) + 1/2) * 2**-24`` (open interval, so
@@ -197,11 +280,11 @@ class InitAPI:
         >>> abs(float(w.std()) - 0.02) < 1e-3
         True
         """
-        return self._fill(out, "normal", (mean, std), seed, stream, offset, threads)
+        return self._fill(out, "normal", (mean, std), seed, stream, offset, threads, global_shape, index)
 
     @_inplace("N(mean, std**2) truncated to [a, b]")
     def trunc_normal_(self, out, mean=0.0, std=1.0, a=-2.0, b=2.0, *, seed=0, stream=0, offset=0,
-                      threads=None):
+                      threads=None, global_shape=None, index=None):
         """Fill ``out`` in place with ``N(mean, std**2)`` truncated to ``[a, b]``; returns ``out``.
 
         ``a`` and ``b`` are absolute bounds, like ``torch.nn.init.trunc_normal_``. Inverse CDF:
@@ -214,7 +297,7 @@ class InitAPI:
         >>> bool(((w >= 3) & (w <= 8)).all())
         True
         """
-        return self._fill(out, "trunc_normal", (mean, std, a, b), seed, stream, offset, threads)
+        return self._fill(out, "trunc_normal", (mean, std, a, b), seed, stream, offset, threads, global_shape, index)
 
     @_inplace("the constant val")
     def constant_(self, out, val, *, threads=None):
@@ -257,23 +340,26 @@ class InitAPI:
         """
         return self.constant_(out, 1.0, threads=threads)
 
-    def _rule(self, out, rule, seed, stream, offset, threads):
-        """Fill with the (dist, params) that ``rule(shape)`` gives for ``out``'s shape."""
+    def _rule(self, out, rule, seed, stream, offset, threads, global_shape=None, index=None):
+        """Fill with the (dist, params) that ``rule(shape)`` gives; the fans of a shard come from
+        its global shape."""
         check_out(out)
+        shape = out.shape if global_shape is None else tuple(global_shape)
         if out.size == 0:
             # Torch leaves zero-element tensors untouched; the arguments are still checked, on
             # the same shape with each 0 replaced by 1 (the fans of the real shape may be 0).
-            rule(tuple(max(1, d) for d in out.shape))
-            self._fill(np.empty(0, out.dtype), "uniform", (0.0, 1.0), seed, stream, offset, threads)
-            return out
-        dist, params = rule(out.shape)
-        return self._fill(out, dist, params, seed, stream, offset, threads)
+            rule(tuple(max(1, d) for d in _as_shape(shape, "global_shape")))
+            return self._fill(out, "uniform", (0.0, 1.0), seed, stream, offset, threads,
+                              global_shape, index)
+        dist, params = rule(shape)
+        return self._fill(out, dist, params, seed, stream, offset, threads, global_shape, index)
 
     # ---- variance scaling (Keras / JAX) --------------------------------------------------
 
     @_inplace("variance scaling")
     def variance_scaling_(self, out, scale=1.0, mode="fan_in", distribution="truncated_normal", *,
-                          layout="keras", seed=0, stream=0, offset=0, threads=None):
+                          layout="keras", seed=0, stream=0, offset=0, threads=None,
+                global_shape=None, index=None):
         """Keras/JAX variance scaling, in place.
 
         ``fan`` = fan_in, fan_out or (fan_in + fan_out)/2 of ``compute_fans(out.shape, layout)``;
@@ -290,10 +376,11 @@ class InitAPI:
         """
         rule = functools.partial(_vs_rule, scale=scale, mode=mode, distribution=distribution,
                                  layout=layout)
-        return self._rule(out, rule, seed, stream, offset, threads)
+        return self._rule(out, rule, seed, stream, offset, threads, global_shape, index)
 
     @_inplace("Glorot uniform")
-    def glorot_uniform_(self, out, *, layout="keras", seed=0, stream=0, offset=0, threads=None):
+    def glorot_uniform_(self, out, *, layout="keras", seed=0, stream=0, offset=0, threads=None,
+                global_shape=None, index=None):
         """Keras/JAX ``glorot_uniform``: ``U(-l, l)``, ``l = sqrt(6 / (fan_in + fan_out))``.
 
         ``variance_scaling_(out, 1.0, "fan_avg", "uniform")``; Keras layout by default.
@@ -304,10 +391,12 @@ class InitAPI:
         True
         """
         return self.variance_scaling_(out, 1.0, "fan_avg", "uniform", layout=layout, seed=seed,
-                                      stream=stream, offset=offset, threads=threads)
+                                      stream=stream, offset=offset, threads=threads,
+                                      global_shape=global_shape, index=index)
 
     @_inplace("Glorot normal")
-    def glorot_normal_(self, out, *, layout="keras", seed=0, stream=0, offset=0, threads=None):
+    def glorot_normal_(self, out, *, layout="keras", seed=0, stream=0, offset=0, threads=None,
+                global_shape=None, index=None):
         """Keras/JAX ``glorot_normal``: a **truncated** normal, std ``sqrt(2 / (fan_in + fan_out))``.
 
         ``variance_scaling_(out, 1.0, "fan_avg", "truncated_normal")``: ``N(0, s**2)`` cut at
@@ -319,10 +408,12 @@ class InitAPI:
         True
         """
         return self.variance_scaling_(out, 1.0, "fan_avg", "truncated_normal", layout=layout,
-                                      seed=seed, stream=stream, offset=offset, threads=threads)
+                                      seed=seed, stream=stream, offset=offset, threads=threads,
+                                      global_shape=global_shape, index=index)
 
     @_inplace("He uniform")
-    def he_uniform_(self, out, *, layout="keras", seed=0, stream=0, offset=0, threads=None):
+    def he_uniform_(self, out, *, layout="keras", seed=0, stream=0, offset=0, threads=None,
+                global_shape=None, index=None):
         """Keras/JAX ``he_uniform``: ``U(-l, l)``, ``l = sqrt(6 / fan_in)``.
 
         ``variance_scaling_(out, 2.0, "fan_in", "uniform")``.
@@ -333,10 +424,12 @@ class InitAPI:
         True
         """
         return self.variance_scaling_(out, 2.0, "fan_in", "uniform", layout=layout, seed=seed,
-                                      stream=stream, offset=offset, threads=threads)
+                                      stream=stream, offset=offset, threads=threads,
+                                      global_shape=global_shape, index=index)
 
     @_inplace("He normal")
-    def he_normal_(self, out, *, layout="keras", seed=0, stream=0, offset=0, threads=None):
+    def he_normal_(self, out, *, layout="keras", seed=0, stream=0, offset=0, threads=None,
+                global_shape=None, index=None):
         """Keras/JAX ``he_normal``: a **truncated** normal with std ``sqrt(2 / fan_in)``.
 
         ``variance_scaling_(out, 2.0, "fan_in", "truncated_normal")``.
@@ -347,10 +440,12 @@ class InitAPI:
         True
         """
         return self.variance_scaling_(out, 2.0, "fan_in", "truncated_normal", layout=layout,
-                                      seed=seed, stream=stream, offset=offset, threads=threads)
+                                      seed=seed, stream=stream, offset=offset, threads=threads,
+                                      global_shape=global_shape, index=index)
 
     @_inplace("LeCun uniform")
-    def lecun_uniform_(self, out, *, layout="keras", seed=0, stream=0, offset=0, threads=None):
+    def lecun_uniform_(self, out, *, layout="keras", seed=0, stream=0, offset=0, threads=None,
+                global_shape=None, index=None):
         """Keras/JAX ``lecun_uniform``: ``U(-l, l)``, ``l = sqrt(3 / fan_in)``.
 
         ``variance_scaling_(out, 1.0, "fan_in", "uniform")``.
@@ -361,10 +456,12 @@ class InitAPI:
         True
         """
         return self.variance_scaling_(out, 1.0, "fan_in", "uniform", layout=layout, seed=seed,
-                                      stream=stream, offset=offset, threads=threads)
+                                      stream=stream, offset=offset, threads=threads,
+                                      global_shape=global_shape, index=index)
 
     @_inplace("LeCun normal")
-    def lecun_normal_(self, out, *, layout="keras", seed=0, stream=0, offset=0, threads=None):
+    def lecun_normal_(self, out, *, layout="keras", seed=0, stream=0, offset=0, threads=None,
+                global_shape=None, index=None):
         """Keras/JAX ``lecun_normal``: a **truncated** normal with std ``sqrt(1 / fan_in)``.
 
         ``variance_scaling_(out, 1.0, "fan_in", "truncated_normal")``.
@@ -375,12 +472,14 @@ class InitAPI:
         True
         """
         return self.variance_scaling_(out, 1.0, "fan_in", "truncated_normal", layout=layout,
-                                      seed=seed, stream=stream, offset=offset, threads=threads)
+                                      seed=seed, stream=stream, offset=offset, threads=threads,
+                                      global_shape=global_shape, index=index)
 
     # ---- torch.nn.init names (torch layout: (out, in, *receptive)) -----------------------
 
     @_inplace("Xavier uniform")
-    def xavier_uniform_(self, out, gain=1.0, *, seed=0, stream=0, offset=0, threads=None):
+    def xavier_uniform_(self, out, gain=1.0, *, seed=0, stream=0, offset=0, threads=None,
+                global_shape=None, index=None):
         """``torch.nn.init.xavier_uniform_``: ``U(-b, b)``, ``b = gain * sqrt(6 / (fan_in + fan_out))``.
 
         Variance scaling with ``scale = gain**2``, fan_avg, uniform; torch layout.
@@ -391,10 +490,11 @@ class InitAPI:
         True
         """
         rule = functools.partial(rules.xavier_uniform_params, gain=gain)
-        return self._rule(out, rule, seed, stream, offset, threads)
+        return self._rule(out, rule, seed, stream, offset, threads, global_shape, index)
 
     @_inplace("Xavier normal")
-    def xavier_normal_(self, out, gain=1.0, *, seed=0, stream=0, offset=0, threads=None):
+    def xavier_normal_(self, out, gain=1.0, *, seed=0, stream=0, offset=0, threads=None,
+                global_shape=None, index=None):
         """``torch.nn.init.xavier_normal_``: ``N(0, std**2)``, ``std = gain * sqrt(2 / (fan_in + fan_out))``.
 
         >>> import numpy as np, philoxinit as pxi
@@ -403,11 +503,12 @@ class InitAPI:
         True
         """
         rule = functools.partial(rules.xavier_normal_params, gain=gain)
-        return self._rule(out, rule, seed, stream, offset, threads)
+        return self._rule(out, rule, seed, stream, offset, threads, global_shape, index)
 
     @_inplace("Kaiming uniform")
     def kaiming_uniform_(self, out, a=0, mode="fan_in", nonlinearity="leaky_relu", *, seed=0,
-                         stream=0, offset=0, threads=None):
+                         stream=0, offset=0, threads=None,
+                global_shape=None, index=None):
         """``torch.nn.init.kaiming_uniform_``: ``U(-b, b)``, ``b = gain * sqrt(3 / fan)``.
 
         ``gain = calculate_gain(nonlinearity, a)``, ``fan`` = fan_in or fan_out (``mode``).
@@ -419,11 +520,12 @@ class InitAPI:
         """
         rule = functools.partial(rules.kaiming_uniform_params, a=a, mode=mode,
                                  nonlinearity=nonlinearity)
-        return self._rule(out, rule, seed, stream, offset, threads)
+        return self._rule(out, rule, seed, stream, offset, threads, global_shape, index)
 
     @_inplace("Kaiming normal")
     def kaiming_normal_(self, out, a=0, mode="fan_in", nonlinearity="leaky_relu", *, seed=0,
-                        stream=0, offset=0, threads=None):
+                        stream=0, offset=0, threads=None,
+                global_shape=None, index=None):
         """``torch.nn.init.kaiming_normal_``: ``N(0, std**2)``, ``std = gain / sqrt(fan)``.
 
         >>> import numpy as np, philoxinit as pxi
@@ -434,7 +536,7 @@ class InitAPI:
         """
         rule = functools.partial(rules.kaiming_normal_params, a=a, mode=mode,
                                  nonlinearity=nonlinearity)
-        return self._rule(out, rule, seed, stream, offset, threads)
+        return self._rule(out, rule, seed, stream, offset, threads, global_shape, index)
 
     # ---- the public namespace ------------------------------------------------------------
 

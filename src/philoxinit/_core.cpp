@@ -33,6 +33,32 @@ Target writable_target(py::array& out, int dtype_code) {
   return Target{out.mutable_data(), uint64_t(out.size())};
 }
 
+// The optional shard layout: run_starts (uint64 array, or None for a plain fill) and the
+// common run length.
+struct Shard {
+  py::array_t<uint64_t, py::array::c_style | py::array::forcecast> starts;
+  uint64_t run_length = 0;
+  StreamPos at(uint64_t seed, uint64_t stream, uint64_t offset) const {
+    StreamPos pos{seed, stream, offset};
+    if (run_length) {
+      pos.run_starts = starts.data();
+      pos.run_count = uint64_t(starts.size());
+      pos.run_length = run_length;
+    }
+    return pos;
+  }
+};
+
+Shard make_shard(const py::object& run_starts, uint64_t run_length) {
+  Shard s;
+  if (!run_starts.is_none()) {
+    s.starts = py::array_t<uint64_t, py::array::c_style | py::array::forcecast>(run_starts);
+    s.run_length = run_length;
+    if (run_length == 0) throw py::value_error("internal: run_length must be > 0");
+  }
+  return s;
+}
+
 // Runs a core call without the GIL, polling for Ctrl-C between chunks; re-raises the
 // interrupt as the Python exception PyErr_CheckSignals set.
 template <class Call>
@@ -64,29 +90,41 @@ PYBIND11_MODULE(_core, m) {
   });
 
   m.def("fill_uniform", [](py::array out, int dtype, double low, double high, uint64_t seed,
-                           uint64_t stream, uint64_t offset, int threads) {
+                           uint64_t stream, uint64_t offset, int threads, py::object run_starts,
+                           uint64_t run_length) {
     const Target t = writable_target(out, dtype);
+    const Shard shard = make_shard(run_starts, run_length);
     run_released(threads, [&](const FillOptions& opt) {
-      return fill_uniform(t.data, DType(dtype), t.size, low, high, StreamPos{seed, stream, offset}, opt);
+      return fill_uniform(t.data, DType(dtype), t.size, low, high, shard.at(seed, stream, offset), opt);
     });
-  });
+  }, py::arg("out"), py::arg("dtype"), py::arg("low"), py::arg("high"), py::arg("seed"),
+     py::arg("stream"), py::arg("offset"), py::arg("threads"), py::arg("run_starts") = py::none(),
+     py::arg("run_length") = 0);
 
   m.def("fill_normal", [](py::array out, int dtype, double mean, double stddev, uint64_t seed,
-                          uint64_t stream, uint64_t offset, int threads) {
+                          uint64_t stream, uint64_t offset, int threads, py::object run_starts,
+                          uint64_t run_length) {
     const Target t = writable_target(out, dtype);
+    const Shard shard = make_shard(run_starts, run_length);
     run_released(threads, [&](const FillOptions& opt) {
-      return fill_normal(t.data, DType(dtype), t.size, mean, stddev, StreamPos{seed, stream, offset}, opt);
+      return fill_normal(t.data, DType(dtype), t.size, mean, stddev, shard.at(seed, stream, offset), opt);
     });
-  });
+  }, py::arg("out"), py::arg("dtype"), py::arg("mean"), py::arg("std"), py::arg("seed"),
+     py::arg("stream"), py::arg("offset"), py::arg("threads"), py::arg("run_starts") = py::none(),
+     py::arg("run_length") = 0);
 
   m.def("fill_trunc_normal", [](py::array out, int dtype, double mean, double stddev, double a,
-                                double b, uint64_t seed, uint64_t stream, uint64_t offset, int threads) {
+                                double b, uint64_t seed, uint64_t stream, uint64_t offset, int threads,
+                                py::object run_starts, uint64_t run_length) {
     const Target t = writable_target(out, dtype);
+    const Shard shard = make_shard(run_starts, run_length);
     run_released(threads, [&](const FillOptions& opt) {
       return fill_trunc_normal(t.data, DType(dtype), t.size, mean, stddev, a, b,
-                               StreamPos{seed, stream, offset}, opt);
+                               shard.at(seed, stream, offset), opt);
     });
-  });
+  }, py::arg("out"), py::arg("dtype"), py::arg("mean"), py::arg("std"), py::arg("a"), py::arg("b"),
+     py::arg("seed"), py::arg("stream"), py::arg("offset"), py::arg("threads"),
+     py::arg("run_starts") = py::none(), py::arg("run_length") = 0);
 
   m.def("fill_constant", [](py::array out, int dtype, double value, int threads) {
     const Target t = writable_target(out, dtype);

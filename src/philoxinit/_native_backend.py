@@ -18,5 +18,11 @@ class NativeBackend:
                 "trunc_normal": _core.fill_trunc_normal}[dist]
         fill(out, DTYPE_CODES[out.dtype.name], *params, seed, stream, offset, threads)
 
+    def fill_runs(self, out, dist, params, seed, stream, offset, threads, run_starts, run_length):
+        fill = {"uniform": _core.fill_uniform, "normal": _core.fill_normal,
+                "trunc_normal": _core.fill_trunc_normal}[dist]
+        fill(out, DTYPE_CODES[out.dtype.name], *params, seed, stream, offset, threads,
+             run_starts, run_length)
+
     def constant(self, out, value, threads):
         _core.fill_constant(out, DTYPE_CODES[out.dtype.name], value, threads)

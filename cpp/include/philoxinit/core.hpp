@@ -13,11 +13,17 @@ enum class Isa : int { scalar = 0, avx2 = 1, avx512 = 2 };
 enum class Status : int { ok = 0, interrupted = 1 };
 
 // Where the stream lives and which elements to produce: element i of the buffer is element
-// (offset + i) of stream `stream` under `seed`.
+// (offset + i) of stream `stream` under `seed`. A shard of a bigger tensor is a sequence of
+// equal runs: with run_starts set, element i is element
+// offset + run_starts[i / run_length] + i % run_length, and the buffer holds
+// run_count * run_length elements.
 struct StreamPos {
   uint64_t seed = 0;
   uint64_t stream = 0;
   uint64_t offset = 0;
+  const uint64_t* run_starts = nullptr;
+  uint64_t run_count = 0;
+  uint64_t run_length = 0;
 };
 
 // Polled from the calling thread between chunks of a long fill; returning true stops the fill

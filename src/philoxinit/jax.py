@@ -1,0 +1,280 @@
+"""JAX / Flax initializers backed by philoxinit: ``init(key, shape, dtype) -> jax.Array``.
+
+``import philoxinit.jax`` imports JAX (``import philoxinit`` alone never does). The builders
+mirror ``jax.nn.initializers`` -- same names, arguments, defaults and meaning -- and take one
+extra keyword, ``stream`` (an int in ``[0, 2**64)`` or a str, default 0)::
+
+    variance_scaling(scale, mode, distribution, in_axis=-2, out_axis=-1, batch_axis=(), dtype=None)
+    glorot_uniform / glorot_normal / lecun_uniform / lecun_normal / he_uniform / he_normal
+        (in_axis=-2, out_axis=-1, batch_axis=(), dtype=None); xavier_* and kaiming_* aliases
+    uniform(scale=1e-2)                 U(0, scale)            (JAX's: not symmetric)
+    normal(stddev=1e-2)                 N(0, stddev**2)
+    truncated_normal(stddev=1e-2, lower=-2.0, upper=2.0)
+                                        N(0, stddev**2) truncated to [lower*stddev, upper*stddev]
+    orthogonal(scale=1.0, column_axis=-1)
+
+``variance_scaling`` uses JAX's fans (:func:`compute_fans`, a copy of
+``jax._src.nn.initializers._compute_fans``: axes not in ``in_axis``/``out_axis``/``batch_axis``
+form the receptive field), ``v = scale / fan`` with ``fan`` = fan_in, fan_out,
+``(fan_in + fan_out) / 2`` or ``sqrt(fan_in * fan_out)`` (``"fan_geo_avg"``), and JAX's
+distributions: ``"truncated_normal"`` = ``N(0, s**2)`` cut at ``+-2s``,
+``s = sqrt(v) / 0.87962566103423978``; ``"normal"`` = ``N(0, v)`` (untruncated, unlike
+Keras); ``"uniform"`` = ``U(-sqrt(3v), sqrt(3v))``. ``glorot_normal`` =
+``variance_scaling(1, "fan_avg", "truncated_normal")``, ``he_uniform`` =
+``variance_scaling(2, "fan_in", "uniform")`` etc., as in JAX. The parameters are computed in
+float64 (JAX rounds ``sqrt(v)`` to the weight dtype first; the difference is below one ulp of
+the standard deviation).
+
+The values are filled on the host with philoxinit's C++ core, then ``jnp.asarray(arr, dtype)``.
+``dtype=None`` is JAX's default float dtype (float32 unless ``jax_enable_x64``); float16,
+bfloat16, float32 and float64 are supported (complex dtypes are not). Because the fill happens
+on the host, the key must be concrete: call the initializers (e.g. ``flax`` ``Module.init``)
+outside ``jax.jit`` / ``jax.eval_shape``; a traced key raises TypeError.
+
+Keys -> (seed, stream)
+----------------------
+The values are ``philoxinit`` values with ``seed = key_to_seed(key)`` and the builder's
+``stream``:
+
+* a Python or NumPy int ``n`` in ``[0, 2**64)``: ``seed = n``.
+* a threefry key (the default implementation): a typed key (``jax.random.key``) is read with
+  ``jax.random.key_data``; a legacy key (``jax.random.PRNGKey``) is its uint32 array. Its two
+  words give ``seed = (word0 << 32) | word1`` -- the inverse of how JAX packs an integer seed
+  into a threefry key, so ``jax.random.key(n)`` and ``jax.random.PRNGKey(n)`` map to
+  ``seed = n`` and give the same values as the int ``n``, for ``0 <= n < 2**32`` (JAX itself
+  keeps only the low 32 bits of a larger ``n`` unless ``jax_enable_x64`` is on; with it,
+  ``0 <= n < 2**63``). Keys from ``split`` / ``fold_in`` map to their own words.
+* keys of other implementations (``"rbg"``, ``"unsafe_rbg"``: 4 words; any other word count):
+  ``seed`` = the first 8 bytes, little-endian, of the BLAKE2b (64-byte) digest of the key
+  words as little-endian uint32 bytes.
+
+Only a single key is accepted (shape ``()`` typed, ``(k,)`` legacy uint32), not a batch.
+
+Example::
+
+    import flax.linen as nn, philoxinit.jax as pj
+    layer = nn.Dense(256, kernel_init=pj.he_normal(stream="fc1/kernel"))
+"""
+from __future__ import annotations
+
+import hashlib
+import math
+import numbers
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from . import normal_, trunc_normal_, uniform_
+from ._orthogonal import orthogonal_matrix
+from ._streams import resolve_seed, stream_id
+
+__all__ = [
+    "variance_scaling", "glorot_uniform", "glorot_normal", "lecun_uniform", "lecun_normal",
+    "he_uniform", "he_normal", "xavier_uniform", "xavier_normal", "kaiming_uniform",
+    "kaiming_normal", "uniform", "normal", "truncated_normal", "orthogonal", "compute_fans",
+    "key_to_seed",
+]
+
+# Std of a standard normal truncated to (-2, 2), as in JAX.
+_TRUNCATED_NORMAL_STD = 0.87962566103423978
+_FLOAT_NAMES = ("float16", "bfloat16", "float32", "float64")
+_MODES = ("fan_in", "fan_out", "fan_avg", "fan_geo_avg")
+_DISTRIBUTIONS = ("truncated_normal", "normal", "uniform")
+
+
+def key_to_seed(key) -> int:
+    """The philoxinit seed of a JAX PRNG key or an int (see the module docstring).
+
+    >>> key_to_seed(5), key_to_seed(jax.random.PRNGKey(5)), key_to_seed(jax.random.key(7))
+    (5, 5, 7)
+    """
+    if isinstance(key, (bool, np.bool_)):
+        raise TypeError("key must be a JAX PRNG key or an int, got bool")
+    if isinstance(key, (numbers.Integral, np.integer)):
+        return resolve_seed(int(key))
+    dtype = getattr(key, "dtype", None)
+    if dtype is None:
+        raise TypeError(f"key must be a JAX PRNG key or an int, got {type(key).__name__}")
+    if jax.dtypes.issubdtype(dtype, jax.dtypes.prng_key):
+        if key.shape != ():
+            raise ValueError(f"key must be a single PRNG key, got a batch of shape {key.shape}")
+        data = jax.random.key_data(key)
+    elif np.dtype(dtype) == np.uint32 and len(key.shape) == 1:
+        data = key  # legacy raw key, e.g. jax.random.PRNGKey(0)
+    else:
+        raise TypeError("key must be a JAX PRNG key (jax.random.key / jax.random.PRNGKey) or an "
+                        f"int, got an array of dtype {dtype} and shape {tuple(key.shape)}")
+    try:
+        words = np.asarray(data, dtype=np.uint32).reshape(-1)
+    except (jax.errors.TracerArrayConversionError, jax.errors.ConcretizationTypeError):
+        raise TypeError("philoxinit.jax initializers fill on the host and need a concrete key: "
+                        "call them outside jax.jit / jax.eval_shape") from None
+    if words.size == 2:
+        return (int(words[0]) << 32) | int(words[1])
+    digest = hashlib.blake2b(words.astype("<u4").tobytes()).digest()
+    return int.from_bytes(digest[:8], "little")
+
+
+def compute_fans(shape, in_axis=-2, out_axis=-1, batch_axis=()) -> tuple:
+    """``(fan_in, fan_out)`` exactly as ``jax._src.nn.initializers._compute_fans`` (JAX 0.10).
+
+    Axes not in ``in_axis``, ``out_axis`` or ``batch_axis`` form the receptive field; the fans
+    are floats (``prod(shape) / in / out / batch`` times ``in`` or ``out``). A shape of fewer
+    than 2 dimensions with the default ``in_axis`` raises ValueError, like JAX.
+    """
+    if isinstance(in_axis, int) and in_axis == -2 and len(shape) <= 1:
+        raise ValueError(f"Can't compute input and output sizes of a {len(shape)}-dimensional"
+                         " weights tensor with default in_axis. Must be at least 2D or specify"
+                         " in_axis explicitly.")
+    in_size = shape[in_axis] if isinstance(in_axis, int) else math.prod([shape[i] for i in in_axis])
+    out_size = (shape[out_axis] if isinstance(out_axis, int)
+                else math.prod([shape[i] for i in out_axis]))
+    batch_size = (shape[batch_axis] if isinstance(batch_axis, int)
+                  else math.prod([shape[i] for i in batch_axis]))
+    receptive_field_size = math.prod(shape) / in_size / out_size / batch_size
+    return in_size * receptive_field_size, out_size * receptive_field_size
+
+
+def _shape(shape) -> tuple:
+    if isinstance(shape, (numbers.Integral, np.integer)):
+        shape = (shape,)
+    try:
+        dims = tuple(int(d) for d in shape)
+    except TypeError:
+        raise TypeError(f"shape must be a sequence of ints, got {shape!r}") from None
+    if any(d < 0 for d in dims):
+        raise ValueError(f"shape must contain non-negative ints, got {dims!r}")
+    return dims
+
+
+def _np_dtype(dtype) -> np.dtype:
+    """The canonical (x64-aware) JAX dtype as a NumPy dtype; None -> default float."""
+    dt = np.dtype(jax.dtypes.canonicalize_dtype(float if dtype is None else dtype))
+    if dt.name not in _FLOAT_NAMES:
+        raise TypeError(f"philoxinit.jax initializers produce float16, bfloat16, float32 or float64 "
+                        f"values, got dtype {dt.name}")
+    return dt
+
+
+def _make(fill, default_dtype, stream, name: str, doc: str):
+    """An ``init(key, shape, dtype=default_dtype, out_sharding=None)`` calling ``fill(out, seed, stream)``."""
+    stream_id(stream)  # validate when the initializer is built
+
+    def init(key, shape, dtype=default_dtype, out_sharding=None):
+        if out_sharding is not None:
+            raise NotImplementedError("philoxinit.jax initializers do not take out_sharding")
+        seed = key_to_seed(key)
+        out = np.empty(_shape(shape), _np_dtype(dtype))
+        fill(out, seed, stream)
+        return jnp.asarray(out, dtype=out.dtype)
+
+    init.__name__ = init.__qualname__ = name
+    init.__doc__ = doc
+    return init
+
+
+def variance_scaling(scale, mode, distribution, in_axis=-2, out_axis=-1, batch_axis=(),
+                     dtype=None, *, stream=0):
+    """``jax.nn.initializers.variance_scaling`` on philoxinit (see the module docstring)."""
+    if mode not in _MODES:
+        raise ValueError(f"invalid mode for variance scaling initializer: {mode}")
+    if distribution not in _DISTRIBUTIONS:
+        raise ValueError(f"invalid distribution for variance scaling initializer: {distribution}")
+
+    def fill(out, seed, stream):
+        fan_in, fan_out = compute_fans(out.shape, in_axis, out_axis, batch_axis)
+        if mode == "fan_in":
+            denominator = fan_in
+        elif mode == "fan_out":
+            denominator = fan_out
+        elif mode == "fan_avg":
+            denominator = (fan_in + fan_out) / 2
+        else:
+            denominator = (fan_in * fan_out) ** 0.5
+        variance = scale / denominator
+        if distribution == "truncated_normal":
+            std = math.sqrt(variance) / _TRUNCATED_NORMAL_STD
+            trunc_normal_(out, 0.0, std, -2.0 * std, 2.0 * std, seed=seed, stream=stream)
+        elif distribution == "normal":
+            normal_(out, 0.0, math.sqrt(variance), seed=seed, stream=stream)
+        else:
+            limit = math.sqrt(3.0 * variance)
+            uniform_(out, -limit, limit, seed=seed, stream=stream)
+
+    return _make(fill, dtype, stream, "init",
+                 f"variance_scaling({scale!r}, {mode!r}, {distribution!r}, in_axis={in_axis!r}, "
+                 f"out_axis={out_axis!r}, batch_axis={batch_axis!r}) on philoxinit, "
+                 f"stream={stream!r}.")
+
+
+def _named(scale, mode, distribution, name):
+    def builder(in_axis=-2, out_axis=-1, batch_axis=(), dtype=None, *, stream=0):
+        return variance_scaling(scale, mode, distribution, in_axis=in_axis, out_axis=out_axis,
+                                batch_axis=batch_axis, dtype=dtype, stream=stream)
+    builder.__name__ = builder.__qualname__ = name
+    builder.__doc__ = (f"JAX's ``{name}``: ``variance_scaling({scale}, {mode!r}, "
+                       f"{distribution!r})`` on philoxinit.")
+    return builder
+
+
+glorot_uniform = xavier_uniform = _named(1.0, "fan_avg", "uniform", "glorot_uniform")
+glorot_normal = xavier_normal = _named(1.0, "fan_avg", "truncated_normal", "glorot_normal")
+lecun_uniform = _named(1.0, "fan_in", "uniform", "lecun_uniform")
+lecun_normal = _named(1.0, "fan_in", "truncated_normal", "lecun_normal")
+he_uniform = kaiming_uniform = _named(2.0, "fan_in", "uniform", "he_uniform")
+he_normal = kaiming_normal = _named(2.0, "fan_in", "truncated_normal", "he_normal")
+
+
+def uniform(scale=1e-2, dtype=None, *, stream=0):
+    """JAX's ``uniform``: values in ``[0, scale)`` (``[scale, 0)`` for a negative scale)."""
+    lo, hi = sorted((0.0, float(scale)))
+
+    def fill(out, seed, stream):
+        uniform_(out, lo, hi, seed=seed, stream=stream)
+    return _make(fill, dtype, stream, "init", f"U(0, {scale!r}) on philoxinit, stream={stream!r}.")
+
+
+def normal(stddev=1e-2, dtype=None, *, stream=0):
+    """JAX's ``normal``: ``N(0, stddev**2)``."""
+    def fill(out, seed, stream):
+        normal_(out, 0.0, stddev, seed=seed, stream=stream)
+    return _make(fill, dtype, stream, "init",
+                 f"N(0, {stddev!r}**2) on philoxinit, stream={stream!r}.")
+
+
+def truncated_normal(stddev=1e-2, dtype=None, lower=-2.0, upper=2.0, *, stream=0):
+    """JAX's ``truncated_normal``: ``N(0, stddev**2)`` cut to ``[lower*stddev, upper*stddev]``.
+
+    No variance correction (like JAX): the std of the result is below ``stddev``.
+    """
+    def fill(out, seed, stream):
+        s = float(stddev)
+        trunc_normal_(out, 0.0, s, float(lower) * s, float(upper) * s, seed=seed, stream=stream)
+    return _make(fill, dtype, stream, "init",
+                 f"N(0, {stddev!r}**2) truncated to [{lower!r}, {upper!r}] stddevs on philoxinit, "
+                 f"stream={stream!r}.")
+
+
+def orthogonal(scale=1.0, column_axis=-1, dtype=None, *, stream=0):
+    """JAX's ``orthogonal``: ``scale`` times a random orthogonal matrix.
+
+    ``n_cols = shape[column_axis]``, ``n_rows = prod(shape) // n_cols``; the
+    ``(n_rows, n_cols)`` matrix (``philoxinit._orthogonal.orthogonal_matrix``: QR of a float64
+    philoxinit normal matrix with the sign fix, JAX's recipe) is reshaped to the other axes
+    followed by ``n_cols`` and ``column_axis`` moved into place. Zero-size shapes give zeros.
+    """
+    def fill(out, seed, stream):
+        shape = out.shape
+        if len(shape) < 2:
+            raise ValueError("orthogonal initializer requires at least a 2D shape")
+        if out.size == 0:
+            return
+        n_cols = shape[column_axis]
+        n_rows = math.prod(shape) // n_cols
+        q = orthogonal_matrix(n_rows, n_cols, seed=seed, stream=stream)
+        q = q.reshape(tuple(np.delete(shape, column_axis)) + (n_cols,))
+        out[...] = float(scale) * np.moveaxis(q, -1, column_axis)
+    return _make(fill, dtype, stream, "init",
+                 f"orthogonal(scale={scale!r}, column_axis={column_axis!r}) on philoxinit, "
+                 f"stream={stream!r}.")
