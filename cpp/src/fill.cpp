@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstdint>
 #include <atomic>
+#include <chrono>
 #include <cstdlib>
 #include <cstring>
 #include <string>
@@ -97,9 +98,27 @@ int resolve_threads(int requested) {
   return t > 0 ? t : hardware_threads();
 }
 
-bool interrupted(const Interrupt* interrupt) {
-  return interrupt && interrupt->poll && interrupt->poll(interrupt->context);
-}
+// Polls the interrupt callback from the calling thread at most every 20 ms: the callback may
+// need the GIL, and a fill must not fight other Python threads for it chunk by chunk. A fill
+// shorter than 20 ms never polls.
+class InterruptPoller {
+ public:
+  explicit InterruptPoller(const Interrupt* interrupt)
+      : interrupt_(interrupt && interrupt->poll ? interrupt : nullptr),
+        next_(std::chrono::steady_clock::now() + kInterval) {}
+  bool operator()() {
+    if (!interrupt_) return false;
+    const auto now = std::chrono::steady_clock::now();
+    if (now < next_) return false;
+    next_ = now + kInterval;
+    return interrupt_->poll(interrupt_->context);
+  }
+
+ private:
+  static constexpr std::chrono::milliseconds kInterval{20};
+  const Interrupt* interrupt_;
+  std::chrono::steady_clock::time_point next_;
+};
 
 // Runs body(begin, end) over [0, n) in chunks. Small fills stay on the calling thread; the
 // result never depends on how chunks are spread over threads, because every element is a
@@ -108,9 +127,10 @@ template <class Body>
 Status for_each_chunk(uint64_t n, const FillOptions& opt, Body&& body) {
   const uint64_t chunks = (n + kChunk - 1) / kChunk;
   const int threads = int(std::min<uint64_t>(uint64_t(resolve_threads(opt.threads)), chunks));
+  InterruptPoller interrupted(opt.interrupt);
   if (threads <= 1) {
     for (uint64_t c = 0; c < chunks; ++c) {
-      if (interrupted(opt.interrupt)) return Status::interrupted;
+      if (interrupted()) return Status::interrupted;
       body(c * kChunk, std::min(n, (c + 1) * kChunk));
     }
     return Status::ok;
@@ -122,7 +142,7 @@ Status for_each_chunk(uint64_t n, const FillOptions& opt, Body&& body) {
   {
     const bool caller = omp_get_thread_num() == 0;
     for (;;) {
-      if (caller && interrupted(opt.interrupt)) stop.store(true, std::memory_order_relaxed);
+      if (caller && interrupted()) stop.store(true, std::memory_order_relaxed);
       if (stop.load(std::memory_order_relaxed)) break;
       const uint64_t c = next.fetch_add(1, std::memory_order_relaxed);
       if (c >= chunks) break;

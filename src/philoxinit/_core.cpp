@@ -61,10 +61,17 @@ Shard make_shard(const py::object& run_starts, uint64_t run_length) {
 
 // Runs a core call without the GIL, polling for Ctrl-C between chunks; re-raises the
 // interrupt as the Python exception PyErr_CheckSignals set.
+// Only the main thread receives signals, so only a fill there polls for them.
+bool on_main_thread() {
+  static const unsigned long main_ident =
+      py::module_::import("threading").attr("main_thread")().attr("ident").cast<unsigned long>();
+  return PyThread_get_thread_ident() == main_ident;
+}
+
 template <class Call>
 void run_released(int threads, Call&& call) {
   Interrupt interrupt{poll_python_signals, nullptr};
-  FillOptions opt{threads, &interrupt};
+  FillOptions opt{threads, on_main_thread() ? &interrupt : nullptr};
   Status status;
   {
     py::gil_scoped_release release;

@@ -499,7 +499,7 @@ def table_rows(report: dict) -> tuple:
 
     def mark(note: str) -> str:
         if note not in marks:
-            marks[note] = "*" * (len(marks) + 1)
+            marks[note] = f"[{len(marks) + 1}]"
             notes.append(f"{marks[note]} {note}")
         return marks[note]
 

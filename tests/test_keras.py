@@ -1,0 +1,236 @@
+"""philoxinit.keras: Keras 3 initializers (torch backend) -- bounds/std, KS vs Keras, saving."""
+import os
+
+os.environ["KERAS_BACKEND"] = "torch"  # before keras is imported anywhere
+
+import math  # noqa: E402
+
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+
+pytest.importorskip("torch", reason="the Keras tests run Keras on its torch backend")
+keras = pytest.importorskip("keras", reason="philoxinit.keras needs Keras 3")
+if keras.backend.backend() != "torch":
+    pytest.skip(f"keras was already imported with the {keras.backend.backend()!r} backend",
+                allow_module_level=True)
+stats = pytest.importorskip("scipy.stats", reason="KS tests need scipy")
+
+import philoxinit as pxi  # noqa: E402
+import philoxinit.keras as pk  # noqa: E402
+from keras.src.initializers.random_initializers import compute_fans as keras_fans  # noqa: E402
+
+TN = 0.87962566103423978
+SHAPES = [(300, 200), (3, 3, 16, 32), (5, 5, 3, 64), (2, 7, 40, 24)]
+
+
+def np_(x):
+    """A Keras tensor or variable (torch backend) as a float64 NumPy array."""
+    return keras.ops.convert_to_tensor(x).detach().cpu().double().numpy()
+
+
+# (philoxinit class, keras class, scale, mode, uniform?)
+VS_RULES = [
+    (pk.GlorotUniform, keras.initializers.GlorotUniform, 1.0, "fan_avg", True),
+    (pk.GlorotNormal, keras.initializers.GlorotNormal, 1.0, "fan_avg", False),
+    (pk.HeUniform, keras.initializers.HeUniform, 2.0, "fan_in", True),
+    (pk.HeNormal, keras.initializers.HeNormal, 2.0, "fan_in", False),
+    (pk.LecunUniform, keras.initializers.LecunUniform, 1.0, "fan_in", True),
+    (pk.LecunNormal, keras.initializers.LecunNormal, 1.0, "fan_in", False),
+]
+
+
+def _fan(shape, mode):
+    fan_in, fan_out = keras_fans(shape)
+    return {"fan_in": fan_in, "fan_out": fan_out, "fan_avg": (fan_in + fan_out) / 2}[mode]
+
+
+def test_fans_match_keras():
+    for shape in SHAPES + [(), (7,), (2, 3, 4, 5, 6)]:
+        assert pk.compute_fans(shape) == keras_fans(shape)
+    assert pk.compute_fans((4, 5, 6), [0, 1], [2]) == keras_fans((4, 5, 6), [0, 1], [2])
+
+
+@pytest.mark.parametrize("ours, _keras, scale, mode, is_uniform", VS_RULES,
+                         ids=[r[0].__name__ for r in VS_RULES])
+@pytest.mark.parametrize("shape", SHAPES, ids=str)
+def test_named_rule_bounds_and_std(ours, _keras, scale, mode, is_uniform, shape):
+    # Keras's documented formulas: uniform limit sqrt(3 scale / fan); truncated normal with
+    # std sqrt(scale / fan) after truncation at 2 pre-truncation stds.
+    w = np_(ours(seed=11, stream="w")(shape))
+    assert w.shape == shape
+    target_std = math.sqrt(scale / max(1.0, _fan(shape, mode)))
+    if is_uniform:
+        limit = math.sqrt(3.0) * target_std
+        assert np.abs(w).max() < limit and np.abs(w).max() > 0.98 * limit
+    else:
+        bound = 2.0 * target_std / TN
+        assert np.abs(w).max() <= bound * (1 + 1e-6) and np.abs(w).max() > 0.97 * bound
+    assert abs(w.mean()) < 4 * target_std / math.sqrt(w.size)
+    assert w.std() == pytest.approx(target_std, rel=4 / math.sqrt(w.size))
+
+
+def test_basic_distributions_bounds_and_std():
+    shape = (3, 3, 16, 32)
+    w = np_(pk.RandomUniform(seed=1)(shape))
+    assert w.min() >= -0.05 and w.max() < 0.05 and w.max() > 0.0499
+    w = np_(pk.RandomUniform(-1.0, 3.0, seed=1)(shape))
+    assert w.min() >= -1 and w.max() < 3 and w.mean() == pytest.approx(1.0, abs=0.05)
+    w = np_(pk.RandomNormal(seed=1)(shape))
+    assert w.std() == pytest.approx(0.05, rel=0.05) and abs(w.mean()) < 0.003
+    w = np_(pk.RandomNormal(mean=2.0, stddev=0.5, seed=1)(shape))
+    assert w.std() == pytest.approx(0.5, rel=0.05) and w.mean() == pytest.approx(2.0, abs=0.03)
+    w = np_(pk.TruncatedNormal(mean=1.0, stddev=0.1, seed=1)(shape))
+    assert w.min() >= 0.8 - 1e-7 and w.max() <= 1.2 + 1e-7
+    assert w.std() == pytest.approx(0.1 * TN, rel=0.05)
+    vs = pk.VarianceScaling(3.0, "fan_out", "untruncated_normal", seed=1)
+    assert np_(vs(shape)).std() == pytest.approx(math.sqrt(3.0 / 288), rel=0.05)
+    # Keras maps "normal" to "truncated_normal"
+    assert pk.VarianceScaling(distribution="normal").distribution == "truncated_normal"
+    for bad in [dict(scale=0.0), dict(mode="fan_geo"), dict(distribution="cauchy")]:
+        with pytest.raises(ValueError):
+            pk.VarianceScaling(**bad)
+
+
+@pytest.mark.parametrize("shape", [(64, 32), (16, 48), (3, 3, 8, 16)], ids=str)
+def test_orthogonal(shape):
+    w = np_(pk.Orthogonal(gain=1.5, seed=2)(shape)).reshape(-1, shape[-1])
+    if w.shape[0] >= w.shape[1]:
+        np.testing.assert_allclose(w.T @ w, 2.25 * np.eye(w.shape[1]), atol=1e-5)
+    else:
+        np.testing.assert_allclose(w @ w.T, 2.25 * np.eye(w.shape[0]), atol=1e-5)
+    with pytest.raises(ValueError):
+        pk.Orthogonal()((5,))
+
+
+KS_CASES = [(ours, theirs, {}) for ours, theirs, *_ in VS_RULES] + [
+    (pk.RandomUniform, keras.initializers.RandomUniform, {}),
+    (pk.RandomNormal, keras.initializers.RandomNormal, {"mean": 0.5}),
+    (pk.TruncatedNormal, keras.initializers.TruncatedNormal, {"stddev": 0.2}),
+    (pk.VarianceScaling, keras.initializers.VarianceScaling,
+     {"scale": 0.5, "mode": "fan_out", "distribution": "untruncated_normal"}),
+    (pk.VarianceScaling, keras.initializers.VarianceScaling,
+     {"scale": 2.0, "mode": "fan_avg", "distribution": "uniform"}),
+    (pk.Orthogonal, keras.initializers.Orthogonal, {"gain": 2.0}),
+]
+
+
+@pytest.mark.parametrize("ours, theirs, kwargs", KS_CASES,
+                         ids=[f"{c[0].__name__}{i}" for i, c in enumerate(KS_CASES)])
+@pytest.mark.parametrize("shape", [(3, 3, 16, 32), (256, 96)], ids=str)
+def test_ks_against_keras(ours, theirs, kwargs, shape):
+    a = np_(ours(seed=5, **kwargs)(shape)).ravel()
+    b = np_(theirs(seed=5, **kwargs)(shape)).ravel()
+    assert stats.ks_2samp(a, b).pvalue > 1e-3
+
+
+def test_determinism_and_streams():
+    shape = (32, 16)
+    a = np_(pk.HeNormal(seed=3, stream="dense_1/kernel")(shape))
+    assert np.array_equal(a, np_(pk.HeNormal(seed=3, stream="dense_1/kernel")(shape)))
+    assert not np.array_equal(a, np_(pk.HeNormal(seed=3, stream="dense_2/kernel")(shape)))
+    assert not np.array_equal(a, np_(pk.HeNormal(seed=4, stream="dense_1/kernel")(shape)))
+    # the values are philoxinit's own, bit for bit
+    assert np.array_equal(a, pxi.he_normal(shape, seed=3, stream="dense_1/kernel"))
+    assert np.array_equal(np_(pk.GlorotUniform(seed=9, stream=7)((3, 3, 4, 8))),
+                          pxi.glorot_uniform((3, 3, 4, 8), seed=9, stream=7))
+    # a fixed stream repeats on every call
+    init = pk.LecunUniform(seed=3, stream=12)
+    assert np.array_equal(np_(init(shape)), np_(init(shape)))
+    # stream=None: call k uses stream "philoxinit.keras/call/k" of a per-instance counter
+    one, two = pk.GlorotNormal(seed=3), pk.GlorotNormal(seed=3)
+    c0, c1 = np_(one(shape)), np_(one(shape))
+    assert not np.array_equal(c0, c1)
+    assert np.array_equal(c0, np_(two(shape))) and np.array_equal(c1, np_(two(shape)))
+    assert np.array_equal(c1, pxi.glorot_normal(shape, seed=3, stream="philoxinit.keras/call/1"))
+    assert np.array_equal(c0, np_(one.clone()(shape)))  # a fresh instance counts from 0
+
+
+def test_dtypes():
+    shape = (40, 24)
+    init = pk.GlorotUniform(seed=1, stream="x")
+    ref = np_(init(shape))
+    assert init(shape).dtype == keras.ops.convert_to_tensor(np.zeros(1, np.float32)).dtype
+    for name in ["float16", "bfloat16", "float64"]:
+        t = init(shape, dtype=name)
+        assert keras.backend.standardize_dtype(t.dtype) == name
+    bf = np_(init(shape, dtype="bfloat16"))
+    import ml_dtypes
+    assert np.array_equal(bf, ref.astype(np.float32).astype(ml_dtypes.bfloat16).astype(np.float64))
+    with pytest.raises(ValueError):
+        init(shape, dtype="int32")
+
+
+@pytest.mark.parametrize("init", [
+    pk.RandomUniform(-0.1, 0.2, seed=4, stream="u"), pk.RandomNormal(0.1, 0.3, seed=5),
+    pk.TruncatedNormal(0.0, 0.2, seed=6, stream=99),
+    pk.VarianceScaling(2.0, "fan_avg", "uniform", seed=7, stream="vs"),
+    pk.GlorotUniform(seed=2**64 - 1, stream="big"), pk.GlorotNormal(seed=8), pk.HeUniform(seed=1),
+    pk.HeNormal(stream="h"), pk.LecunUniform(seed=3), pk.LecunNormal(seed=4),
+    pk.Orthogonal(gain=0.5, seed=9, stream="o"),
+], ids=lambda i: type(i).__name__)
+def test_config_round_trip(init):
+    cfg = init.get_config()
+    assert "seed" in cfg and "stream" in cfg
+    clone = type(init).from_config(cfg)
+    assert type(clone) is type(init) and clone.get_config() == cfg
+    shape = (12, 10)
+    assert np.array_equal(np_(clone(shape)), np_(type(init).from_config(cfg)(shape)))
+    # through Keras's registry (the serialized form names package "philoxinit")
+    ser = keras.initializers.serialize(init)
+    assert ser["registered_name"] == f"philoxinit>{type(init).__name__}"
+    back = keras.initializers.deserialize(ser)
+    assert type(back) is type(init) and back.get_config() == cfg
+
+
+def _model():
+    return keras.Sequential([
+        keras.Input((10, 10, 3)),
+        keras.layers.Conv2D(16, 3, name="conv",
+                            kernel_initializer=pk.HeNormal(seed=1, stream="conv/kernel")),
+        keras.layers.Flatten(),
+        keras.layers.Dense(64, name="fc1", activation="relu",
+                           kernel_initializer=pk.GlorotUniform(seed=1, stream="fc1/kernel"),
+                           bias_initializer=pk.RandomNormal(0.0, 0.01, seed=1, stream="fc1/bias")),
+        keras.layers.Dense(10, name="fc2", kernel_initializer=pk.Orthogonal(seed=1, stream="fc2")),
+    ])
+
+
+def test_keras_model_statistics_save_and_load(tmp_path):
+    model = _model()
+    kernel = lambda name: np_(model.get_layer(name).kernel)  # noqa: E731
+    conv, fc1, fc2 = kernel("conv"), kernel("fc1"), kernel("fc2")
+    assert conv.shape == (3, 3, 3, 16) and fc1.shape == (1024, 64) and fc2.shape == (64, 10)
+    # statistics: He normal std sqrt(2/27) cut at 2 pre-truncation stds; Glorot limit
+    s = math.sqrt(2 / 27)
+    assert np.abs(conv).max() <= 2 * s / TN * (1 + 1e-6)
+    assert conv.std() == pytest.approx(s, rel=0.12)
+    limit = math.sqrt(6 / (1024 + 64))
+    assert np.abs(fc1).max() < limit and fc1.std() == pytest.approx(limit / math.sqrt(3), rel=0.02)
+    np.testing.assert_allclose(fc2.T @ fc2, np.eye(10), atol=1e-5)
+    assert np_(model.get_layer("fc1").bias).std() == pytest.approx(0.01, rel=0.3)
+    # named streams: the weights do not depend on build order, and equal philoxinit's
+    assert np.array_equal(conv, pxi.he_normal((3, 3, 3, 16), seed=1, stream="conv/kernel"))
+    assert np.array_equal(fc1, pxi.glorot_uniform((1024, 64), seed=1, stream="fc1/kernel"))
+    assert all(np.array_equal(np_(a), np_(b)) for a, b in zip(model.weights, _model().weights))
+
+    path = tmp_path / "m.keras"
+    model.save(path)
+    loaded = keras.saving.load_model(path)
+    assert len(loaded.weights) == len(model.weights)
+    for a, b in zip(model.weights, loaded.weights):
+        assert np.array_equal(np_(a), np_(b))
+    for name in ["conv", "fc1", "fc2"]:
+        ours, theirs = model.get_layer(name), loaded.get_layer(name)
+        assert type(theirs.kernel_initializer) is type(ours.kernel_initializer)
+        assert theirs.kernel_initializer.get_config() == ours.kernel_initializer.get_config()
+    assert isinstance(loaded.get_layer("fc1").bias_initializer, pk.RandomNormal)
+    x = np.random.default_rng(0).standard_normal((2, 10, 10, 3)).astype(np.float32)
+    np.testing.assert_array_equal(np_(model(x)), np_(loaded(x)))
+
+
+def test_import_philoxinit_does_not_import_keras():
+    import subprocess
+    import sys
+    code = ("import sys, philoxinit; import philoxinit.rules, philoxinit.reference; "
+            "assert 'keras' not in sys.modules and 'jax' not in sys.modules, sorted(sys.modules)")
+    subprocess.run([sys.executable, "-c", code], check=True)
