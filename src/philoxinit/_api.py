@@ -163,7 +163,10 @@ def shard_layout(local_shape, global_shape, index):
     for d, (size, s) in enumerate(zip(dims, index + (slice(None),) * (len(dims) - len(index)))):
         if s.step not in (None, 1):
             raise ValueError(f"index slices must have step 1, got {s!r} in dim {d}")
-        start, stop, _ = s.indices(size)
+        try:
+            start, stop, _ = s.indices(size)
+        except TypeError:
+            raise TypeError(f"index slices must have int or None bounds, got {s!r} in dim {d}") from None
         starts.append(start)
         stops.append(max(start, stop))
     shard_shape = tuple(b - a for a, b in zip(starts, stops))
@@ -344,11 +347,11 @@ class InitAPI:
         """Fill with the (dist, params) that ``rule(shape)`` gives; the fans of a shard come from
         its global shape."""
         check_out(out)
-        shape = out.shape if global_shape is None else tuple(global_shape)
+        shape = out.shape if global_shape is None else _as_shape(global_shape, "global_shape")
         if out.size == 0:
             # Torch leaves zero-element tensors untouched; the arguments are still checked, on
             # the same shape with each 0 replaced by 1 (the fans of the real shape may be 0).
-            rule(tuple(max(1, d) for d in _as_shape(shape, "global_shape")))
+            rule(tuple(max(1, d) for d in shape))
             return self._fill(out, "uniform", (0.0, 1.0), seed, stream, offset, threads,
                               global_shape, index)
         dist, params = rule(shape)

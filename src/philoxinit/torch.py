@@ -15,6 +15,11 @@ are torch's own, computed with torch's arithmetic (:mod:`philoxinit.rules`).
 * Non-contiguous CPU tensors are filled through a contiguous temporary and ``tensor.copy_``.
 * Tensors on another device (CUDA, ...) are filled on a CPU staging tensor and copied over.
 * ``meta`` tensors have no storage: every function is a no-op on them (like torch's).
+* ``torch.distributed.tensor.DTensor`` (``distribute_tensor``, FSDP2 ``fully_shard``) with
+  ``Shard(dim)`` / ``Replicate()`` placements: each rank fills only its local shard
+  (``global_shape=``/``index=`` of the NumPy API), so ``full_tensor()`` equals the
+  single-process fill bit for bit; no communication. ``sparse_`` and ``orthogonal_`` need the
+  whole tensor: each rank computes it and keeps its block.
 * Zero-element tensors: like torch (``kaiming_*_`` warn "Initializing zero-element tensors is
   a no-op"; the others silently return).
 
@@ -78,27 +83,77 @@ def _numpy_view(t: torch.Tensor) -> np.ndarray:
     return t.numpy()
 
 
-def _fill_tensor(tensor: torch.Tensor, fill) -> torch.Tensor:
-    """Run ``fill(ndarray)`` on ``tensor``'s values in place (staging when it must); return it."""
+def _dtensor_shard(tensor):
+    """``(local tensor, global shape, index slices)`` of a ``DTensor``, None for other tensors.
+
+    Only ``Shard(dim)`` and ``Replicate()`` placements (any mesh) are supported: the local
+    tensor is then the block ``full[index]`` of the global tensor (``torch.chunk`` sizes, the
+    same as ``distribute_tensor`` and FSDP2's ``fully_shard``).
+    """
+    dt_mod = sys.modules.get("torch.distributed.tensor")   # no DTensor exists unless imported
+    if dt_mod is None or not isinstance(tensor, dt_mod.DTensor):
+        return None
+    from torch.distributed.tensor._utils import compute_local_shape_and_global_offset
+    placements = tuple(tensor.placements)
+    for p in placements:
+        if not (type(p) is dt_mod.Shard or isinstance(p, dt_mod.Replicate)):
+            raise NotImplementedError(
+                f"philoxinit fills DTensors with Shard(dim) and Replicate() placements only, got "
+                f"{placements}")
+    global_shape = tuple(tensor.shape)
+    local_shape, offset = compute_local_shape_and_global_offset(
+        tensor.shape, tensor.device_mesh, placements)
+    local = tensor.to_local()
+    if tuple(local.shape) != tuple(local_shape):
+        raise RuntimeError(f"DTensor local shape {tuple(local.shape)} is not the expected "
+                           f"{tuple(local_shape)} for placements {placements}")
+    index = tuple(slice(min(o, d), min(o + n, d))
+                  for o, n, d in zip(offset, local_shape, global_shape))
+    return local, global_shape, index
+
+
+def _fill_plain(t: torch.Tensor, fill) -> None:
+    if t.device.type == "cpu" and t.is_contiguous() and not t.is_conj() and not t.is_neg():
+        fill(_numpy_view(t))
+    else:
+        tmp = torch.empty(t.shape, dtype=t.dtype, device="cpu")
+        fill(_numpy_view(tmp))
+        t.copy_(tmp)
+
+
+def _fill_tensor(tensor: torch.Tensor, fill, sharded: bool = False) -> torch.Tensor:
+    """Run ``fill(ndarray)`` on ``tensor``'s values in place (staging when it must); return it.
+
+    A ``DTensor`` is filled shard by shard: with ``sharded=True`` ``fill(local_ndarray,
+    global_shape=..., index=...)`` generates only the local block; otherwise the whole tensor is
+    filled on the CPU and the local block copied out (for fills that need all of it).
+    """
     _check_tensor(tensor)
     if tensor.is_meta:
         return tensor
     with torch.no_grad():
-        t = tensor.detach()
-        if t.device.type == "cpu" and t.is_contiguous() and not t.is_conj() and not t.is_neg():
-            fill(_numpy_view(t))
+        shard = _dtensor_shard(tensor.detach())
+        if shard is None:
+            _fill_plain(tensor.detach(), fill)
+            return tensor
+        local, global_shape, index = shard
+        if local.is_meta:
+            return tensor
+        if sharded:
+            _fill_plain(local, lambda a: fill(a, global_shape=global_shape, index=index))
         else:
-            tmp = torch.empty(t.shape, dtype=t.dtype, device="cpu")
-            fill(_numpy_view(tmp))
-            t.copy_(tmp)
+            full = torch.empty(global_shape, dtype=local.dtype, device="cpu")
+            fill(_numpy_view(full))
+            local.copy_(full[index])
     return tensor
 
 
 def _fill_dist(tensor, dist_params, seed, stream, offset, threads):
     dist, params = dist_params
     fn = {"uniform": _pxi.uniform_, "normal": _pxi.normal_, "trunc_normal": _pxi.trunc_normal_}[dist]
-    return _fill_tensor(tensor, lambda a: fn(a, *params, seed=seed, stream=stream, offset=offset,
-                                             threads=threads))
+    return _fill_tensor(tensor, lambda a, **shard: fn(a, *params, seed=seed, stream=stream,
+                                                      offset=offset, threads=threads, **shard),
+                        sharded=True)
 
 
 # ---- torch.nn.init twins ---------------------------------------------------------------------
@@ -316,6 +371,14 @@ def orthogonal_(tensor, gain=1, generator=None, *, seed=0, stream=0, offset=0, t
     q *= torch.diag(r, 0).sign()
     if rows < cols:
         q = q.t()
+    shard = _dtensor_shard(tensor.detach())
+    if shard is not None:   # every rank computes the (small) global Q, keeps its block
+        local, global_shape, index = shard
+        with torch.no_grad():
+            full = q.reshape(global_shape).to(local.dtype)
+            local.copy_(full[index])
+            local.mul_(gain)
+        return tensor
     with torch.no_grad():
         if tensor.is_contiguous():
             tensor.view_as(q).copy_(q)
@@ -391,7 +454,14 @@ def _default_rules(module):
             normal_(t, seed=seed, stream=stream)
             if pad is not None:
                 with torch.no_grad():
-                    t[pad].fill_(0)
+                    shard = _dtensor_shard(t.detach())
+                    if shard is None:
+                        t[pad].fill_(0)
+                    else:   # zero the padding row where this rank holds it
+                        local, global_shape, index = shard
+                        row = pad % global_shape[0]
+                        if index[0].start <= row < index[0].stop:
+                            local[row - index[0].start].fill_(0)
         out["weight"] = ("normal(0, 1)" + (f", row {pad} zeroed" if pad is not None else ""), embed)
         return out
     if isinstance(module, _NORMS):
@@ -464,7 +534,9 @@ def init_module(module, seed, rules=None, *, prefix=""):
     The first matching pattern wins; then a type key (``isinstance``, first match); then the
     defaults. Modules with parameters of other types (and no rule for them) fall back to their
     own ``reset_parameters()`` (torch RNG, not deterministic here) with a warning, or are left
-    untouched with a warning when they have none. Composite ``_reset_parameters`` of container
+    untouched with a warning when they have none. ``DTensor`` parameters (tensor
+    parallel, FSDP2) are filled shard by shard from their global shape, so every parallel layout
+    gives the single-process weights (docs/parallel.md). Composite ``_reset_parameters`` of container
     modules (e.g. ``nn.Transformer``'s xavier on every matrix) are not reproduced: use ``rules``.
 
     >>> import torch.nn as nn, philoxinit.torch as pt
