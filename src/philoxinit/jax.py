@@ -27,9 +27,10 @@ the standard deviation).
 
 The values are filled on the host with philoxinit's C++ core, then ``jnp.asarray(arr, dtype)``.
 ``dtype=None`` is JAX's default float dtype (float32 unless ``jax_enable_x64``); float16,
-bfloat16, float32 and float64 are supported (complex dtypes are not). Because the fill happens
-on the host, the key must be concrete: call the initializers (e.g. ``flax`` ``Module.init``)
-outside ``jax.jit`` / ``jax.eval_shape``; a traced key raises TypeError.
+bfloat16, float32 and float64 are supported (complex dtypes are not). With a traced key (inside
+``jax.jit``, ``jax.eval_shape`` -- which Flax's ``apply`` uses to check parameter shapes --,
+``vmap`` or ``scan``) the fill runs on the host through ``jax.pure_callback`` when the
+computation runs, giving the same values as an eager call with that key.
 
 Keys -> (seed, stream)
 ----------------------
@@ -68,8 +69,10 @@ import numpy as np
 from . import normal_, trunc_normal_, uniform_
 from ._orthogonal import orthogonal_matrix
 from ._streams import resolve_seed, stream_id
+from .jax_sharding import make_array
 
 __all__ = [
+    "make_array",
     "variance_scaling", "glorot_uniform", "glorot_normal", "lecun_uniform", "lecun_normal",
     "he_uniform", "he_normal", "xavier_uniform", "xavier_normal", "kaiming_uniform",
     "kaiming_normal", "uniform", "normal", "truncated_normal", "orthogonal", "compute_fans",
@@ -83,12 +86,8 @@ _MODES = ("fan_in", "fan_out", "fan_avg", "fan_geo_avg")
 _DISTRIBUTIONS = ("truncated_normal", "normal", "uniform")
 
 
-def key_to_seed(key) -> int:
-    """The philoxinit seed of a JAX PRNG key or an int (see the module docstring).
-
-    >>> key_to_seed(5), key_to_seed(jax.random.PRNGKey(5)), key_to_seed(jax.random.key(7))
-    (5, 5, 7)
-    """
+def _key_words(key):
+    """``int`` seed for an int key, else the key's uint32 words (a JAX array, maybe traced)."""
     if isinstance(key, (bool, np.bool_)):
         raise TypeError("key must be a JAX PRNG key or an int, got bool")
     if isinstance(key, (numbers.Integral, np.integer)):
@@ -99,21 +98,33 @@ def key_to_seed(key) -> int:
     if jax.dtypes.issubdtype(dtype, jax.dtypes.prng_key):
         if key.shape != ():
             raise ValueError(f"key must be a single PRNG key, got a batch of shape {key.shape}")
-        data = jax.random.key_data(key)
-    elif np.dtype(dtype) == np.uint32 and len(key.shape) == 1:
-        data = key  # legacy raw key, e.g. jax.random.PRNGKey(0)
-    else:
-        raise TypeError("key must be a JAX PRNG key (jax.random.key / jax.random.PRNGKey) or an "
-                        f"int, got an array of dtype {dtype} and shape {tuple(key.shape)}")
-    try:
-        words = np.asarray(data, dtype=np.uint32).reshape(-1)
-    except (jax.errors.TracerArrayConversionError, jax.errors.ConcretizationTypeError):
-        raise TypeError("philoxinit.jax initializers fill on the host and need a concrete key: "
-                        "call them outside jax.jit / jax.eval_shape") from None
+        return jax.random.key_data(key)
+    if np.dtype(dtype) == np.uint32 and len(key.shape) == 1:
+        return key  # legacy raw key, e.g. jax.random.PRNGKey(0)
+    raise TypeError("key must be a JAX PRNG key (jax.random.key / jax.random.PRNGKey) or an int, "
+                    f"got an array of dtype {dtype} and shape {tuple(key.shape)}")
+
+
+def _seed_of_words(words) -> int:
+    words = np.asarray(words, dtype=np.uint32).reshape(-1)
     if words.size == 2:
         return (int(words[0]) << 32) | int(words[1])
     digest = hashlib.blake2b(words.astype("<u4").tobytes()).digest()
     return int.from_bytes(digest[:8], "little")
+
+
+def key_to_seed(key) -> int:
+    """The philoxinit seed of a concrete JAX PRNG key or an int (see the module docstring).
+
+    >>> key_to_seed(5), key_to_seed(jax.random.PRNGKey(5)), key_to_seed(jax.random.key(7))
+    (5, 5, 7)
+    """
+    words = _key_words(key)
+    if isinstance(words, int):
+        return words
+    if isinstance(words, jax.core.Tracer):
+        raise TypeError("key_to_seed needs a concrete key, got a traced one")
+    return _seed_of_words(words)
 
 
 def compute_fans(shape, in_axis=-2, out_axis=-1, batch_axis=()) -> tuple:
@@ -164,10 +175,23 @@ def _make(fill, default_dtype, stream, name: str, doc: str):
     def init(key, shape, dtype=default_dtype, out_sharding=None):
         if out_sharding is not None:
             raise NotImplementedError("philoxinit.jax initializers do not take out_sharding")
-        seed = key_to_seed(key)
-        out = np.empty(_shape(shape), _np_dtype(dtype))
-        fill(out, seed, stream)
-        return jnp.asarray(out, dtype=out.dtype)
+        shape, np_dtype = _shape(shape), _np_dtype(dtype)
+
+        def host_fill(seed):
+            out = np.empty(shape, np_dtype)
+            fill(out, seed, stream)
+            return out
+
+        words = _key_words(key)
+        if isinstance(words, int):
+            return jnp.asarray(host_fill(words), dtype=np_dtype)
+        if not isinstance(words, jax.core.Tracer):
+            return jnp.asarray(host_fill(_seed_of_words(words)), dtype=np_dtype)
+        # A traced key (jax.jit, jax.eval_shape -- as Flax's apply uses --, vmap, scan): the fill
+        # runs on the host when the computation runs, with the same values as the eager call.
+        return jax.pure_callback(lambda w: host_fill(_seed_of_words(w)),
+                                 jax.ShapeDtypeStruct(shape, np_dtype), words,
+                                 vmap_method="sequential")
 
     init.__name__ = init.__qualname__ = name
     init.__doc__ = doc
