@@ -273,19 +273,24 @@ Status fill_trunc_normal(void* out, DType dtype, uint64_t n, double mean, double
       [&](const uint32_t* w, double* o, size_t m) { trunc64(w, o, m, p); });
 }
 
-Status fill_constant(void* out, DType dtype, uint64_t n, double value, const FillOptions& opt) {
-  char* base = static_cast<char*>(out);
-  const size_t esize = element_size(dtype);
-  unsigned char pattern[8];
-  switch (dtype) {
-    case DType::f64: std::memcpy(pattern, &value, 8); break;
-    case DType::f32: { const float v = float(value); std::memcpy(pattern, &v, 4); break; }
-    case DType::f16: { const uint16_t v = float_to_half(float(value)); std::memcpy(pattern, &v, 2); break; }
-    case DType::bf16: { const uint16_t v = float_to_bfloat16(float(value)); std::memcpy(pattern, &v, 2); break; }
-  }
+namespace {
+template <class T>
+Status fill_typed(void* out, uint64_t n, T value, const FillOptions& opt) {
+  T* base = static_cast<T*>(out);
   return for_each_chunk(n, opt, [&](uint64_t begin, uint64_t end) {
-    for (uint64_t i = begin; i < end; ++i) std::memcpy(base + i * esize, pattern, esize);
+    std::fill(base + begin, base + end, value);
   });
+}
+}  // namespace
+
+Status fill_constant(void* out, DType dtype, uint64_t n, double value, const FillOptions& opt) {
+  switch (dtype) {
+    case DType::f64: return fill_typed<double>(out, n, value, opt);
+    case DType::f32: return fill_typed<float>(out, n, float(value), opt);
+    case DType::f16: return fill_typed<uint16_t>(out, n, float_to_half(float(value)), opt);
+    case DType::bf16: return fill_typed<uint16_t>(out, n, float_to_bfloat16(float(value)), opt);
+  }
+  return Status::ok;
 }
 
 int default_threads() { return resolve_threads(0); }

@@ -37,7 +37,11 @@ def stream_id(stream) -> int:
     True
     """
     if isinstance(stream, str):
-        return int.from_bytes(hashlib.blake2b(stream.encode("utf-8")).digest()[:8], "little")
+        try:
+            data = stream.encode("utf-8")
+        except UnicodeEncodeError:
+            raise ValueError(f"stream must be a str encodable as UTF-8, got {stream!r}") from None
+        return int.from_bytes(hashlib.blake2b(data).digest()[:8], "little")
     stream = _as_int(stream, "stream")
     if not 0 <= stream < UINT64_LIMIT:
         raise ValueError(f"stream must be in [0, 2**64) or a str, got {stream}")
