@@ -183,9 +183,11 @@ def shard_layout(local_shape, global_shape, index):
     first = sum(a * st for a, st in zip(starts, strides))
     if all(shard_shape[d] == 1 for d in range(j)):
         return ShardLayout(global_size, first, None, run_length)
-    grids = np.meshgrid(*[np.arange(starts[d], stops[d], dtype=np.uint64) * np.uint64(strides[d])
-                          for d in range(j)], indexing="ij")
-    run_starts = sum(grids).reshape(-1) + np.uint64(starts[j] * strides[j])
+    # Outer sums, one dimension at a time: no meshgrid temporaries of the full run count each.
+    run_starts = np.array([starts[j] * strides[j]], dtype=np.uint64)
+    for d in reversed(range(j)):
+        axis = np.arange(starts[d], stops[d], dtype=np.uint64) * np.uint64(strides[d])
+        run_starts = np.add.outer(axis, run_starts).reshape(-1)
     return ShardLayout(global_size, first, run_starts.astype(np.uint64), run_length)
 
 
@@ -569,24 +571,31 @@ def _allocating_twin(inplace, name: str, formula: str):
     signature = inspect.Signature(
         [inspect.Parameter("shape", inspect.Parameter.POSITIONAL_OR_KEYWORD)] + required
         + [inspect.Parameter("dtype", inspect.Parameter.POSITIONAL_OR_KEYWORD, default=np.float32)]
-        + optional)
+        + optional
+        + [inspect.Parameter("progress", inspect.Parameter.KEYWORD_ONLY, default=False)])
 
     def twin(*args, **kwargs):
         bound = signature.bind(*args, **kwargs)
         bound.apply_defaults()
         arguments = dict(bound.arguments)
         shape, dtype = arguments.pop("shape"), arguments.pop("dtype")
+        progress = arguments.pop("progress")
         try:
             out = np.empty(shape, dtype)
         except TypeError as exc:
             raise TypeError(f"shape must be a tuple of ints and dtype a NumPy dtype: {exc}") from None
+        if progress:
+            from ._progress import fill_with_progress
+            return fill_with_progress(inplace, out, arguments, name[:-1])
         return inplace(out, **arguments)
 
     twin.__name__ = twin.__qualname__ = name[:-1]
     twin.__signature__ = signature
     twin.__doc__ = (
         f"Allocating twin of ``{name}``: a new array of ``shape`` and ``dtype`` (default float32)\n"
-        f"filled with {formula}, exactly as ``{name}(np.empty(shape, dtype), ...)`` would.\n\n"
+        f"filled with {formula}, exactly as ``{name}(np.empty(shape, dtype), ...)`` would.\n"
+        f"``progress=True`` shows a tqdm bar (if installed) for fills of more than 2**24 elements;\n"
+        f"the values are the same bits.\n\n"
         f"{inspect.getdoc(inplace)}\n"
     )
     return twin

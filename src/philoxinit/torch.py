@@ -508,7 +508,7 @@ def _rule_callable(rule):
                     f"(name, kwargs), got {rule!r}")
 
 
-def init_module(module, seed, rules=None, *, prefix=""):
+def init_module(module, seed, rules=None, *, prefix="", progress=False):
     """Re-initialize every parameter of ``module`` like its own ``reset_parameters``, on
     philoxinit streams named after the parameters; returns ``{qualified_name: rule}``.
 
@@ -538,6 +538,8 @@ def init_module(module, seed, rules=None, *, prefix=""):
     parallel, FSDP2) are filled shard by shard from their global shape, so every parallel layout
     gives the single-process weights (docs/parallel.md). Composite ``_reset_parameters`` of container
     modules (e.g. ``nn.Transformer``'s xavier on every matrix) are not reproduced: use ``rules``.
+    ``progress=True`` shows a tqdm bar (if installed) over the parameters' elements when there
+    are more than 2**24 of them; the values are the same.
 
     >>> import torch.nn as nn, philoxinit.torch as pt
     >>> m = nn.Sequential(nn.Linear(4, 8), nn.LayerNorm(8))
@@ -602,10 +604,23 @@ def init_module(module, seed, rules=None, *, prefix=""):
                           + "; used their own reset_parameters() where they have one",
                           stacklevel=2)
         # MultiheadAttention's override of out_proj.bias runs after the Linear rule.
-        for q, (desc, fn, tensor) in sorted(plan.items(), key=lambda kv: kv[0].endswith("\0mha")):
-            name = q.split("\0")[0]
-            fn(tensor, seed, name)
-            report[name] = desc
+        items = sorted(plan.items(), key=lambda kv: kv[0].endswith("\0mha"))
+        bar = None
+        if progress:
+            from ._progress import PROGRESS_MIN_ELEMENTS, make_bar
+            total = sum(t.numel() for _, (_, _, t) in items)
+            if total > PROGRESS_MIN_ELEMENTS:
+                bar = make_bar(total, "init_module")
+        try:
+            for q, (desc, fn, tensor) in items:
+                name = q.split("\0")[0]
+                fn(tensor, seed, name)
+                report[name] = desc
+                if bar is not None:
+                    bar.update(tensor.numel())
+        finally:
+            if bar is not None:
+                bar.close()
     return report
 
 
