@@ -122,16 +122,7 @@ def plot(stds: dict, path: str, width: int, depth: int, batch: int, seed: int) -
     plt.close(fig)
 
 
-def _positive(limit: int):
-    def parse(text: str) -> int:
-        try:
-            value = int(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
-        if not 1 <= value <= limit:
-            raise argparse.ArgumentTypeError(f"must be between 1 and {limit}, got {value}")
-        return value
-    return parse
+from .cli import _positive_int as _positive  # noqa: E402  (one parser for both commands)
 
 
 def _seed(text: str) -> int:
