@@ -493,15 +493,8 @@ def run(args) -> int:
 
 def main(argv: Optional[list] = None) -> int:
     """``python -m philoxinit.checkpoint``: the same as ``philoxinit checkpoint``."""
-    parser = argparse.ArgumentParser(prog="philoxinit")
-    sub = parser.add_subparsers(dest="command")
-    add_parser(sub)
-    try:
-        args = parser.parse_args(["checkpoint", *(sys.argv[1:] if argv is None else argv)])
-    except SystemExit as exc:
-        return exc.code if isinstance(exc.code, int) else 2
-    return args.func(args)
-
+    from .cli import run_subcommand
+    return run_subcommand("checkpoint", add_parser, argv, prog="philoxinit")
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -141,6 +141,17 @@ def _positive_count(text: str) -> int:
     return int(value)
 
 
+def run_subcommand(name: str, add_parser, argv=None, prog: str = "philoxinit") -> int:
+    """Run one subcommand on its own (``python -m philoxinit.<name>``): exit 2 on bad arguments."""
+    parser = argparse.ArgumentParser(prog=prog)
+    add_parser(parser.add_subparsers(dest="command"))
+    try:
+        args = parser.parse_args([name, *(sys.argv[1:] if argv is None else argv)])
+    except SystemExit as exc:
+        return exc.code if isinstance(exc.code, int) else 2
+    return args.func(args)
+
+
 def _positive_int(limit: int):
     def parse(text: str) -> int:
         try:

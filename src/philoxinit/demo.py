@@ -194,15 +194,8 @@ def run(args) -> int:
 
 def main(argv: Optional[list] = None) -> int:
     """``python -m philoxinit.demo``: the same as ``philoxinit demo``."""
-    parser = argparse.ArgumentParser(prog="philoxinit demo")
-    sub = parser.add_subparsers(dest="command")
-    add_parser(sub)
-    try:
-        args = parser.parse_args(["demo", *(sys.argv[1:] if argv is None else argv)])
-    except SystemExit as exc:
-        return exc.code if isinstance(exc.code, int) else 2
-    return args.func(args)
-
+    from .cli import run_subcommand
+    return run_subcommand("demo", add_parser, argv, prog="philoxinit demo")
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -68,6 +68,7 @@ import numpy as np
 
 from . import normal_, trunc_normal_, uniform_
 from ._orthogonal import orthogonal_matrix
+from ._api import _as_shape
 from ._streams import resolve_seed, stream_id
 from .jax_sharding import make_array
 
@@ -150,13 +151,7 @@ def compute_fans(shape, in_axis=-2, out_axis=-1, batch_axis=()) -> tuple:
 def _shape(shape) -> tuple:
     if isinstance(shape, (numbers.Integral, np.integer)):
         shape = (shape,)
-    try:
-        dims = tuple(int(d) for d in shape)
-    except TypeError:
-        raise TypeError(f"shape must be a sequence of ints, got {shape!r}") from None
-    if any(d < 0 for d in dims):
-        raise ValueError(f"shape must contain non-negative ints, got {dims!r}")
-    return dims
+    return _as_shape(shape, "shape")
 
 
 def _np_dtype(dtype) -> np.dtype:

@@ -66,6 +66,7 @@ import numpy as np
 
 from . import normal_, trunc_normal_, uniform_
 from ._orthogonal import orthogonal_matrix
+from ._api import _as_shape
 from ._streams import resolve_seed, stream_id
 
 __all__ = [
@@ -84,13 +85,7 @@ def _register(cls):
 
 
 def _shape(shape) -> tuple:
-    try:
-        dims = tuple(int(d) for d in shape)
-    except TypeError:
-        raise TypeError(f"shape must be a sequence of ints, got {shape!r}") from None
-    if any(d < 0 for d in dims):
-        raise ValueError(f"shape must contain non-negative ints, got {dims!r}")
-    return dims
+    return _as_shape(shape, "shape")
 
 
 def _dtypes(dtype):
