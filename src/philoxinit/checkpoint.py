@@ -386,24 +386,9 @@ def write_checkpoint(path: str, tensors: list, seed: int = 0, threads: Optional[
 
 # ---- command line ------------------------------------------------------------------------
 
-def _seed(text: str) -> int:
-    try:
-        value = int(text, 0)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
-    if not 0 <= value < 2**64:
-        raise argparse.ArgumentTypeError(f"must be in [0, 2**64), got {value}")
-    return value
+from .cli import _positive_int as _int_in_range, _seed  # noqa: E402  (one parser for every command)
 
-
-def _threads(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
-    if not 1 <= value <= 4096:
-        raise argparse.ArgumentTypeError(f"must be between 1 and 4096, got {value}")
-    return value
+_threads = _int_in_range(4096)
 
 
 def add_parser(subparsers) -> argparse.ArgumentParser:

@@ -152,6 +152,16 @@ def run_subcommand(name: str, add_parser, argv=None, prog: str = "philoxinit") -
     return args.func(args)
 
 
+def _seed(text: str) -> int:
+    try:
+        value = int(text, 0)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
+    if not 0 <= value < 2**64:
+        raise argparse.ArgumentTypeError(f"must be in [0, 2**64), got {value}")
+    return value
+
+
 def _positive_int(limit: int):
     def parse(text: str) -> int:
         try:

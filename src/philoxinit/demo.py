@@ -122,17 +122,9 @@ def plot(stds: dict, path: str, width: int, depth: int, batch: int, seed: int) -
     plt.close(fig)
 
 
-from .cli import _positive_int as _positive  # noqa: E402  (one parser for both commands)
+from .cli import _positive_int as _positive, _seed  # noqa: E402  (one parser for every command)
 
 
-def _seed(text: str) -> int:
-    try:
-        value = int(text, 0)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
-    if not 0 <= value < 2**64:
-        raise argparse.ArgumentTypeError(f"must be in [0, 2**64), got {value}")
-    return value
 
 
 def add_parser(subparsers) -> argparse.ArgumentParser:
