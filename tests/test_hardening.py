@@ -29,6 +29,7 @@ import pytest
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
+import exact_arith
 import philoxinit as pxi
 from philoxinit import reference as ref
 from philoxinit import rules
@@ -76,15 +77,6 @@ def _fma(a: float, b: float, c: float) -> float:
     return float(Fraction(a) * Fraction(b) + Fraction(c))
 
 
-def py_uniform32(word: int, low: float, high: float) -> np.float32:
-    u = (word >> 8) * 2.0**-24
-    r = np.float32(_fma(u, high - low, low))
-    below = np.float32(high)
-    if float(below) >= high:
-        below = np.nextafter(below, np.float32(-np.inf))
-    return min(r, below)
-
-
 def py_uniform64(w_lo: int, w_hi: int, low: float, high: float) -> float:
     u = ((w_lo | (w_hi << 32)) >> 11) * 2.0**-53
     return min(_fma(u, high - low, low), math.nextafter(high, -math.inf))
@@ -115,9 +107,9 @@ def test_huge_offsets_raw_and_uniform(seed, stream, n):
         got = pxi.random_raw(n, seed=seed, stream=stream, offset=k)
         assert got.tolist() == words, ("random_raw", k)
         f32 = pxi.uniform_(np.empty(n, np.float32), seed=seed, stream=stream, offset=k)
-        assert f32.tolist() == [float(py_uniform32(w, 0.0, 1.0)) for w in words], ("f32", k)
+        assert f32.tolist() == [float(exact_arith.uniform32(w, 0.0, 1.0)) for w in words], ("f32", k)
         f32b = pxi.uniform_(np.empty(n, np.float32), -3.0, 0.7, seed=seed, stream=stream, offset=k)
-        want = np.array([py_uniform32(w, -3.0, 0.7) for w in words], np.float32)
+        want = np.array([exact_arith.uniform32(w, -3.0, 0.7) for w in words], np.float32)
         assert f32b.view(np.uint32).tolist() == want.view(np.uint32).tolist(), ("f32 [-3, .7)", k)
         # float64 uses words 2(k+i), 2(k+i)+1: word indices up to 2**63.
         w64 = py_words(seed, sid, 2 * k, 2 * n)
@@ -147,7 +139,7 @@ def test_huge_global_index_shards():
         starts = [s.indices(d)[0] for s, d in zip(index + (slice(None),) * 3, g)]
         flat = [sum((starts[d] + int(idx[d, e])) * math.prod(g[d + 1:]) for d in range(3))
                 for e in range(idx.shape[1])]
-        want = [float(py_uniform32(py_words(9, 4, f, 1)[0], 0.0, 1.0)) for f in flat]
+        want = [float(exact_arith.uniform32(py_words(9, 4, f, 1)[0], 0.0, 1.0)) for f in flat]
         assert out.reshape(-1).tolist() == want, index
 
 

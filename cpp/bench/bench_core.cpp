@@ -1,5 +1,5 @@
 // Throughput of the core's fills per ISA and thread count, without Python in the way:
-//   bench_core [elements] [repeats]
+//   bench_core [elements] [repeats] [isa,isa,...]
 // Prints G values/s for raw words, uniform, normal and trunc_normal float32 (and a plain
 // std::fill of the same buffer) for each ISA this CPU runs. A small buffer (default 2^16,
 // L2-resident) measures the kernels' compute rate; 2^26 and up measures what reaches DRAM.
@@ -9,6 +9,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <functional>
+#include <string>
 #include <vector>
 
 #include "philoxinit/core.hpp"
@@ -29,6 +30,7 @@ static double best_seconds(int repeats, const std::function<void()>& f) {
 int main(int argc, char** argv) {
   const uint64_t n = argc > 1 ? std::strtoull(argv[1], nullptr, 0) : (uint64_t(1) << 16);
   const int repeats = argc > 2 ? std::atoi(argv[2]) : 5;
+  const std::string only = argc > 3 ? std::string(",") + argv[3] + "," : std::string();
   // small buffers: repeat the fill enough times that each timing is ~10 ms or more
   const int inner = int(std::max<uint64_t>(1, (uint64_t(1) << 24) / n));
   std::vector<float> buf(n);
@@ -38,6 +40,7 @@ int main(int argc, char** argv) {
   std::printf("n=%llu inner=%d %s\n", (unsigned long long)n, inner, build_info().c_str());
   const int thread_counts[] = {1, default_threads()};
   for (Isa isa : {Isa::scalar, Isa::avx2, Isa::avx512}) {
+    if (!only.empty() && only.find(std::string(",") + isa_name(isa) + ",") == std::string::npos) continue;
     try {
       set_isa(isa);
     } catch (const InvalidArgument&) {

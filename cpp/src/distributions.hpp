@@ -52,31 +52,32 @@ PXI_INLINE void horner(const float (&c)[C], const typename V::F (&s)[K], typenam
   for (int i = 1; i < C; ++i) PXI_EACH(k) p[k] = V::fma(p[k], s[k], V::set1(c[i]));
 }
 
-// -log(t) for positive normal float32 t (Cephes logf): t = 2^e * m, m in [sqrt(1/2), sqrt 2).
+// -log(1 + f) / f on f in [-1/3, 1/3]: philoxinit's own degree-7 fit (Lawson-weighted least
+// squares on |f| * error), highest degree first. With the float32 Horner evaluation,
+// |f * poly(f) + log1p(f)| < 7e-8 over the interval. Only an absolute error matters here: the
+// quantile is z = x * P(v - 2.5), and dz / z = P'/P dv with |P'/P| < 0.2.
+constexpr float kNegLog1p[8] = {0.16079728f, -0.17469184f, 0.16266762f, -0.19726127f,
+                                0.250176f,   -0.33341748f, 0.49999753f, -0.99999934f};
+
+// v - 2.5 with v = -log(t), for positive normal float32 t <= 1. t = 2^e m with m in
+// [2/3, 4/3) by integer arithmetic on the bits (e = (bits(t) - bits(2/3)) >> 23, arithmetic
+// shift), so f = m - 1 is exact; then v = -e ln2 - log1p(f), ln2 split in two so e ln2 loses
+// nothing. The 2.5 is the shift of the central erfinv polynomial, folded in here for free.
 template <class V, int K>
-PXI_INLINE void neg_log(const typename V::F (&t)[K], typename V::F (&out)[K]) {
+PXI_INLINE void neg_log_minus_2p5(const typename V::F (&t)[K], typename V::F (&out)[K]) {
   using F = typename V::F;
-  F e[K], f[K], z[K], y[K];
+  F e[K], f[K], y[K];
   PXI_EACH(k) {
     const auto bits = V::bits_u(t[k]);
-    e[k] = V::cvt_i32(V::sub_u(V::template srli<23>(bits), V::set1u(126)));
-    const F m = V::bits_f(V::or_(V::and_u(bits, V::set1u(0x807fffffu)), V::set1u(0x3f000000u)));  // [0.5, 1)
-    const auto small = V::lt(m, V::set1(0.707106781186547524f));
-    // m < sqrt(1/2): use 2m - 1 and e - 1 (both exact)
-    f[k] = V::sub(V::add(m, V::select(small, m, V::set1(0.0f))), V::set1(1.0f));
-    e[k] = V::sub(e[k], V::select(small, V::set1(1.0f), V::set1(0.0f)));
-    z[k] = V::mul(f[k], f[k]);
+    const auto ei = V::template srai<23>(V::sub_u(bits, V::set1u(0x3f2aaaabu)));
+    f[k] = V::sub(V::bits_f(V::sub_u(bits, V::template slli<23>(ei))), V::set1(1.0f));
+    e[k] = V::cvt_i32(ei);
   }
-  static constexpr float kLogPoly[9] = {7.0376836292e-2f, -1.1514610310e-1f, 1.1676998740e-1f,
-                                        -1.2420140846e-1f, 1.4249322787e-1f, -1.6668057665e-1f,
-                                        2.0000714765e-1f, -2.4999993993e-1f, 3.3333331174e-1f};
-  horner<V, K>(kLogPoly, f, y);
+  horner<V, K>(kNegLog1p, f, y);
   PXI_EACH(k) {
-    F r = V::mul(V::mul(y[k], f[k]), z[k]);
-    r = V::fma(e[k], V::set1(-2.12194440e-4f), r);
-    r = V::fma(z[k], V::set1(-0.5f), r);
-    r = V::add(f[k], r);
-    out[k] = V::neg(V::fma(e[k], V::set1(0.693359375f), r));
+    F r = V::fma(f[k], y[k], V::set1(-2.5f));
+    r = V::fma(e[k], V::set1(2.12194440e-4f), r);
+    out[k] = V::fma(e[k], V::set1(-0.693359375f), r);
   }
 }
 
@@ -90,20 +91,18 @@ PXI_INLINE typename V::F centered_uniform(typename V::U w) {
 // The normal quantile z = x * poly(v), v = -log((1-x)(1+x)) = -log(4 p q): Giles' central and
 // tail polynomials, and for truncated windows beyond 16 the far-tail fit. The tail branches
 // are evaluated only when some lane needs them.
+// s = v - 2.5 on entry (neg_log_minus_2p5).
 template <class V, int K>
-PXI_INLINE void quantile_poly(const typename V::F (&v)[K], bool far_tail, typename V::F (&poly)[K]) {
+PXI_INLINE void quantile_poly(const typename V::F (&s0)[K], bool far_tail, typename V::F (&poly)[K]) {
   using F = typename V::F;
-  F s[K];
   bool all_central = true;
-  PXI_EACH(k) {
-    s[k] = V::sub(v[k], V::set1(2.5f));
-    all_central = all_central && V::all(V::lt(v[k], V::set1(5.0f)));
-  }
-  horner<V, K>(kCentral, s, poly);
+  PXI_EACH(k) all_central = all_central && V::all(V::lt(s0[k], V::set1(2.5f)));
+  horner<V, K>(kCentral, s0, poly);
   if (all_central) return;  // normal_: |z| > 2.9 in about 1 lane in 370
-  F root[K], tail[K];
+  F v[K], s[K], root[K], tail[K];
   bool all_near = true;
   PXI_EACH(k) {
+    v[k] = V::add(s0[k], V::set1(2.5f));
     root[k] = V::sqrt(v[k]);
     s[k] = V::sub(root[k], V::set1(3.0f));
     all_near = all_near && V::all(V::lt(v[k], V::set1(16.0f)));
@@ -115,9 +114,12 @@ PXI_INLINE void quantile_poly(const typename V::F (&v)[K], bool far_tail, typena
     horner<V, K>(kFarTail, s, far);
     PXI_EACH(k) tail[k] = V::select(V::lt(v[k], V::set1(16.0f)), tail[k], far[k]);
   }
-  PXI_EACH(k) poly[k] = V::select(V::lt(v[k], V::set1(5.0f)), poly[k], tail[k]);
+  PXI_EACH(k) poly[k] = V::select(V::lt(s0[k], V::set1(2.5f)), poly[k], tail[k]);
 }
 
+// u = (w >> 8) 2^-24, then min(fma(u, R, L), below(high)) in float32 (R = float32(high - low),
+// L = float32(low)), or, when R overflows float32, the fma in float64 (docs/stream.md §3).
+template <bool kWide>
 struct UniformMap {
   const UniformParams& p;
   template <class V, int K>
@@ -125,7 +127,8 @@ struct UniformMap {
                              typename V::F (&out)[K]) const {
     PXI_EACH(k) {
       const auto u = V::mul(V::cvt_i32(V::template srli<8>(V::loadu(w + k * V::N))), V::set1(0x1p-24f));
-      out[k] = V::min(V::fma_f64(u, p.range, p.low), V::set1(p.below_high32));
+      const auto t = kWide ? V::fma_f64(u, p.range, p.low) : V::fma(u, V::set1(p.range32), V::set1(p.low32));
+      out[k] = V::min(t, V::set1(p.below_high32));
     }
   }
 };
@@ -139,10 +142,9 @@ struct NormalMap {
     F x[K], t[K], v[K], poly[K];
     PXI_EACH(k) {
       x[k] = centered_uniform<V>(V::loadu(w + k * V::N));
-      const F ax = V::abs(x[k]);
-      t[k] = V::mul(V::sub(V::set1(1.0f), ax), V::add(V::set1(1.0f), ax));
+      t[k] = V::fnma(x[k], x[k], V::set1(1.0f));  // (1-x)(1+x), rounded once
     }
-    neg_log<V, K>(t, v);
+    neg_log_minus_2p5<V, K>(t, v);
     quantile_poly<V, K>(v, false, poly);
     PXI_EACH(k) out[k] = V::fma(V::mul(x[k], poly[k]), V::set1(p.std32), V::set1(p.mean32));
   }
@@ -165,7 +167,7 @@ struct TruncNormalMap {
       x[k] = V::fma(xu, V::set1(p.d), V::set1(p.xm));
       t[k] = V::max(V::mul(V::mul(cdf, ccdf), V::set1(4.0f)), V::set1(0x1p-126f));
     }
-    neg_log<V, K>(t, v);
+    neg_log_minus_2p5<V, K>(t, v);
     quantile_poly<V, K>(v, true, poly);
     PXI_EACH(k) {
       const F y = V::fma(V::mul(x[k], poly[k]), V::set1(p.std), V::set1(p.mean));
@@ -225,7 +227,10 @@ void transform32(const uint32_t* words, void* out, size_t n, DType dtype, const 
 template <class V>
 struct Transforms32 {
   static void uniform(const uint32_t* w, void* out, size_t n, DType dt, const UniformParams& p) {
-    transform32<V>(w, out, n, dt, UniformMap{p});
+    if (p.wide32)
+      transform32<V>(w, out, n, dt, UniformMap<true>{p});
+    else
+      transform32<V>(w, out, n, dt, UniformMap<false>{p});
   }
   static void normal(const uint32_t* w, void* out, size_t n, DType dt, const NormalParams& p) {
     transform32<V>(w, out, n, dt, NormalMap{p});

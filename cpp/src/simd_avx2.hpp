@@ -19,6 +19,10 @@ struct Avx2Vec {
   static U set1u(uint32_t v) { return _mm256_set1_epi32(int(v)); }
   template <int S>
   static U srli(U a) { return _mm256_srli_epi32(a, S); }
+  template <int S>
+  static U srai(U a) { return _mm256_srai_epi32(a, S); }
+  template <int S>
+  static U slli(U a) { return _mm256_slli_epi32(a, S); }
   static U or_(U a, U b) { return _mm256_or_si256(a, b); }
   static U and_u(U a, U b) { return _mm256_and_si256(a, b); }
   static U add_u(U a, U b) { return _mm256_add_epi32(a, b); }
@@ -30,6 +34,7 @@ struct Avx2Vec {
   static F sub(F a, F b) { return _mm256_sub_ps(a, b); }
   static F mul(F a, F b) { return _mm256_mul_ps(a, b); }
   static F fma(F a, F b, F c) { return _mm256_fmadd_ps(a, b, c); }
+  static F fnma(F a, F b, F c) { return _mm256_fnmadd_ps(a, b, c); }
   static F sqrt(F a) { return _mm256_sqrt_ps(a); }
   static F min(F a, F b) { return _mm256_min_ps(a, b); }
   static F max(F a, F b) { return _mm256_max_ps(a, b); }

@@ -19,6 +19,10 @@ struct Avx512Vec {
   static U set1u(uint32_t v) { return _mm512_set1_epi32(int(v)); }
   template <int S>
   static U srli(U a) { return _mm512_srli_epi32(a, S); }
+  template <int S>
+  static U srai(U a) { return _mm512_srai_epi32(a, S); }
+  template <int S>
+  static U slli(U a) { return _mm512_slli_epi32(a, S); }
   static U or_(U a, U b) { return _mm512_or_si512(a, b); }
   static U and_u(U a, U b) { return _mm512_and_si512(a, b); }
   static U add_u(U a, U b) { return _mm512_add_epi32(a, b); }
@@ -30,6 +34,7 @@ struct Avx512Vec {
   static F sub(F a, F b) { return _mm512_sub_ps(a, b); }
   static F mul(F a, F b) { return _mm512_mul_ps(a, b); }
   static F fma(F a, F b, F c) { return _mm512_fmadd_ps(a, b, c); }
+  static F fnma(F a, F b, F c) { return _mm512_fnmadd_ps(a, b, c); }
   static F sqrt(F a) { return _mm512_sqrt_ps(a); }
   static F min(F a, F b) { return _mm512_min_ps(a, b); }
   static F max(F a, F b) { return _mm512_max_ps(a, b); }
@@ -62,7 +67,7 @@ struct Avx512Vec {
 // Philox4x32-10 for 32 blocks at once: four interleaved groups of 8 blocks in 64-bit lanes
 // (see Avx2Philox); the three-way XOR is one vpternlogq.
 struct Avx512Philox {
-  static constexpr int kGroups = 4;
+  static constexpr int kGroups = 8;
   static constexpr int kBlocks = 8 * kGroups;
   static inline void blocks(uint32_t* dst, uint64_t block, uint64_t seed, uint64_t stream) {
     __m512i c0[kGroups], c1[kGroups], c2[kGroups], c3[kGroups];

@@ -56,6 +56,10 @@ struct ScalarVec {
   static U set1u(uint32_t v) { return v; }
   template <int S>
   static U srli(U a) { return a >> S; }
+  template <int S>
+  static U srai(U a) { return uint32_t(int32_t(a) >> S); }  // arithmetic (C++20 defines it; gcc/clang/msvc always did)
+  template <int S>
+  static U slli(U a) { return a << S; }
   static U or_(U a, U b) { return a | b; }
   static U sub_u(U a, U b) { return a - b; }
   static F cvt_i32(U a) { return float(int32_t(a)); }
@@ -65,6 +69,7 @@ struct ScalarVec {
   static F sub(F a, F b) { return a - b; }
   static F mul(F a, F b) { return a * b; }
   static F fma(F a, F b, F c) { return std::fma(a, b, c); }
+  static F fnma(F a, F b, F c) { return std::fma(-a, b, c); }  // c - a b, rounded once
   static F sqrt(F a) { return std::sqrt(a); }
   static F min(F a, F b) { return a < b ? a : b; }  // as minps: the second operand unless a < b
   static F max(F a, F b) { return a > b ? a : b; }  // as maxps

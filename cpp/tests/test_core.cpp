@@ -60,6 +60,7 @@ static std::vector<unsigned char> fill_bytes(int which, DType dtype, uint64_t n,
     case 2: fill_trunc_normal(buf.data(), dtype, n, 0.0, 1.0, -2.0, 2.0, pos, opt); break;
     case 3: fill_trunc_normal(buf.data(), dtype, n, 1.0, 2.0, 7.0, 17.0, pos, opt); break;
     case 4: fill_trunc_normal(buf.data(), dtype, n, 0.0, 1.0, -INFINITY, -9.0, pos, opt); break;
+    case 5: fill_uniform(buf.data(), dtype, n, -3e38, 3.1e38, pos, opt); break;  // float32(high - low) = inf
   }
   for (size_t i = n * esize; i < buf.size(); ++i) CHECK(buf[i] == 0xAB, "wrote past the end");
   return buf;
@@ -86,7 +87,7 @@ static void test_isas_agree() {
         random_raw(b.data(), n, StreamPos{7, 9, off});
         CHECK(a == b, "%s raw words differ at offset %llu n %llu", isa_name(isa),
               (unsigned long long)off, (unsigned long long)n);
-        for (int which = 0; which < 5; ++which)
+        for (int which = 0; which < 6; ++which)
           for (DType dt : dtypes) {
             set_isa(isa);
             const auto x = fill_bytes(which, dt, n, off, 2);

@@ -261,8 +261,9 @@ class InitAPI:
         """Fill ``out`` in place with ``U(low, high)``; returns ``out``.
 
         ``u = (w >> 8) * 2**-24`` from the element's word ``w``, then
-        ``min(float32(fma(u, high - low, low)), largest float32 < high)`` with the fma in
-        float64 (float64 output: 53-bit ``u`` from two words). Values lie in ``[low, high)``.
+        ``min(fma(u, float32(high - low), float32(low)), largest float32 < high)`` with the fma in
+        float32 (in float64 when ``high - low`` overflows float32; float64 output: 53-bit ``u``
+        from two words and the fma in float64). Values lie in ``[float32(low), high)``.
 
         >>> import numpy as np, philoxinit as pxi
         >>> w = pxi.uniform_(np.empty((2, 3), np.float32), -1.0, 1.0, seed=1)

@@ -5,8 +5,9 @@ without sharing any code with the C++ core, so that the two implementations chec
 
 * raw words (Philox4x32-10, key = (seed lo, seed hi), counter = (block lo, block hi,
   stream lo, stream hi), word ``w`` = output word ``w mod 4`` of block ``w div 4``) and the
-  uniform values are **bit exact**.  The float64 fused multiply-add of the uniform mapping is
-  emulated exactly (TwoProduct + TwoSum + round-to-odd, Boldo & Melquiond 2008), with an exact
+  uniform values are **bit exact**.  The float32 fused multiply-add of the uniform mapping is
+  emulated exactly by an exact float64 product and a sum rounded to odd (``_fma32``); the
+  float64 one (float64 outputs, and float32 ranges wider than ``FLT_MAX``) is emulated exactly (TwoProduct + TwoSum + round-to-odd, Boldo & Melquiond 2008), with an exact
   integer fallback for parameters so extreme that the emulation could under- or overflow;
 * normal and truncated-normal values are the **accurate answer** the fast path is compared
   with: the quantile is computed in float64 with Wichura's AS241 (PPND16) from ``min(p, 1-p)``
@@ -144,6 +145,15 @@ def _add_round_to_odd(a, b):
         s = s.copy()
         s[fix] = np.nextafter(s[fix], np.where(e[fix] > 0, np.inf, -np.inf))
     return s
+
+
+def _fma32(u: np.ndarray, a: float, c: float) -> np.ndarray:
+    """Correctly rounded binary32 ``fma(u, a, c)`` for float32 values ``a``, ``c`` and
+    ``u = m * 2**-24`` (``m`` a 24-bit integer): ``u * a`` is exact in binary64 (48 significant
+    bits, no under/overflow), the sum is rounded to odd in binary64, and rounding that to
+    binary32 is then the single correct rounding (53 >= 24 + 2)."""
+    p = np.asarray(u, dtype=np.float64) * np.float64(a)
+    return _add_round_to_odd(p, np.full_like(p, c)).astype(np.float32)
 
 
 def _fma_safe(a: float, c: float) -> bool:
@@ -533,6 +543,14 @@ class NumpyBackend:
             return gen
 
         c = high - low  # binary64 rounding, as the contract says
+        if kind != "f64" and math.isfinite(float(np.float32(c))):
+            # the float32 family: fma(u, float32(high - low), float32(low)) in binary32
+            r32, l32 = float(np.float32(c)), float(np.float32(low))
+
+            def gen(words):
+                return np.minimum(_fma32(uvals(words), r32, l32), below)
+
+            return gen
 
         def gen(words):
             u = uvals(words)
