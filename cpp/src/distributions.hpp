@@ -199,23 +199,34 @@ PXI_INLINE void transform_store(const uint32_t* words, size_t n, const Map& map,
   }
 }
 
-// Applies `map` to n words and stores in the requested dtype.
+// Applies `map` to n words and stores in the requested dtype: with plain stores, or, for a
+// fill much larger than the caches (`stream`, out aligned to 64 bytes), with non-temporal
+// stores that write each output line once instead of reading it in first.
 template <class V, class Map>
-void transform32(const uint32_t* words, void* out, size_t n, DType dtype, const Map& map) {
+void transform32(const uint32_t* words, void* out, size_t n, DType dtype, bool stream, const Map& map) {
   switch (dtype) {
     case DType::f32: {
       float* o = static_cast<float*>(out);
-      transform_store<V>(words, n, map, [o](auto tag, size_t i, auto v) { decltype(tag)::store(o + i, v); });
+      if (stream)
+        transform_store<V>(words, n, map, [o](auto tag, size_t i, auto v) { decltype(tag)::stream(o + i, v); });
+      else
+        transform_store<V>(words, n, map, [o](auto tag, size_t i, auto v) { decltype(tag)::store(o + i, v); });
       break;
     }
     case DType::f16: {
       uint16_t* o = static_cast<uint16_t*>(out);
-      transform_store<V>(words, n, map, [o](auto tag, size_t i, auto v) { decltype(tag)::store_f16(o + i, v); });
+      if (stream)
+        transform_store<V>(words, n, map, [o](auto tag, size_t i, auto v) { decltype(tag)::stream_f16(o + i, v); });
+      else
+        transform_store<V>(words, n, map, [o](auto tag, size_t i, auto v) { decltype(tag)::store_f16(o + i, v); });
       break;
     }
     case DType::bf16: {
       uint16_t* o = static_cast<uint16_t*>(out);
-      transform_store<V>(words, n, map, [o](auto tag, size_t i, auto v) { decltype(tag)::store_bf16(o + i, v); });
+      if (stream)
+        transform_store<V>(words, n, map, [o](auto tag, size_t i, auto v) { decltype(tag)::stream_bf16(o + i, v); });
+      else
+        transform_store<V>(words, n, map, [o](auto tag, size_t i, auto v) { decltype(tag)::store_bf16(o + i, v); });
       break;
     }
     case DType::f64:
@@ -226,17 +237,17 @@ void transform32(const uint32_t* words, void* out, size_t n, DType dtype, const 
 // The kernel table entries for one ISA.
 template <class V>
 struct Transforms32 {
-  static void uniform(const uint32_t* w, void* out, size_t n, DType dt, const UniformParams& p) {
+  static void uniform(const uint32_t* w, void* out, size_t n, DType dt, bool stream, const UniformParams& p) {
     if (p.wide32)
-      transform32<V>(w, out, n, dt, UniformMap<true>{p});
+      transform32<V>(w, out, n, dt, stream, UniformMap<true>{p});
     else
-      transform32<V>(w, out, n, dt, UniformMap<false>{p});
+      transform32<V>(w, out, n, dt, stream, UniformMap<false>{p});
   }
-  static void normal(const uint32_t* w, void* out, size_t n, DType dt, const NormalParams& p) {
-    transform32<V>(w, out, n, dt, NormalMap{p});
+  static void normal(const uint32_t* w, void* out, size_t n, DType dt, bool stream, const NormalParams& p) {
+    transform32<V>(w, out, n, dt, stream, NormalMap{p});
   }
-  static void trunc(const uint32_t* w, void* out, size_t n, DType dt, const TruncParams& p) {
-    transform32<V>(w, out, n, dt, TruncNormalMap{p});
+  static void trunc(const uint32_t* w, void* out, size_t n, DType dt, bool stream, const TruncParams& p) {
+    transform32<V>(w, out, n, dt, stream, TruncNormalMap{p});
   }
 };
 

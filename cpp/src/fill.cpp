@@ -25,6 +25,7 @@ namespace {
 // words stay in L1.
 constexpr uint64_t kChunk = uint64_t(1) << 16;
 constexpr size_t kPiece = 1024;
+constexpr uint64_t kStreamBytes = uint64_t(16) << 20;
 
 bool cpu_has_avx2() {
 #if defined(PXI_HAVE_AVX2) && (defined(__x86_64__) || defined(__i386__))
@@ -201,7 +202,10 @@ void for_each_segment(uint64_t begin, uint64_t end, const StreamPos& pos, Segmen
   }
 }
 
-// Runs transform32 / transform64 over the fill, piece by piece.
+// Runs transform32 / transform64 over the fill, piece by piece. A 32-bit-family fill of
+// kStreamBytes or more (beyond what the caches keep) writes with non-temporal stores: its pieces
+// are cut so that all but a segment's first start on a 64-byte line. Smaller fills use plain
+// stores and stay cached for whoever reads them next.
 template <class Transform32, class Transform64>
 Status fill_with(void* out, DType dtype, uint64_t n, const StreamPos& pos,
                  const FillOptions& opt, Transform32&& t32, Transform64&& t64) {
@@ -209,21 +213,26 @@ Status fill_with(void* out, DType dtype, uint64_t n, const StreamPos& pos,
   const KernelTable& k = kernels();
   char* base = static_cast<char*>(out);
   const size_t esize = element_size(dtype);
+  const bool streaming = dtype != DType::f64 && n * esize >= kStreamBytes &&
+                         reinterpret_cast<uintptr_t>(base) % esize == 0;
   return for_each_chunk(n, opt, [&](uint64_t begin, uint64_t end) {
     alignas(64) uint32_t words[2 * kPiece];
     for_each_segment(begin, end, pos, [&](uint64_t local, uint64_t global, uint64_t count) {
-      for (uint64_t i = 0; i < count; i += kPiece) {
-        const size_t m = size_t(std::min<uint64_t>(kPiece, count - i));
+      for (uint64_t i = 0; i < count;) {
         char* dst = base + (local + i) * esize;
+        const size_t misalign = streaming ? (reinterpret_cast<uintptr_t>(dst) & 63) / esize : 0;
+        const size_t m = size_t(std::min<uint64_t>(kPiece - misalign, count - i));
         if (dtype == DType::f64) {
           k.gen_words(words, 2 * (global + i), 2 * m, pos.seed, pos.stream);
           t64(words, reinterpret_cast<double*>(dst), m);
         } else {
           k.gen_words(words, global + i, m, pos.seed, pos.stream);
-          t32(k, words, dst, m);
+          t32(k, words, dst, m, streaming && misalign == 0);
         }
+        i += m;
       }
     });
+    if (streaming) k.stream_fence();
   });
 }
 
@@ -251,7 +260,9 @@ Status fill_uniform(void* out, DType dtype, uint64_t n, double low, double high,
   }
   return fill_with(
       out, dtype, n, pos, opt,
-      [&](const KernelTable& k, const uint32_t* w, void* o, size_t m) { k.uniform32(w, o, m, dtype, p); },
+      [&](const KernelTable& k, const uint32_t* w, void* o, size_t m, bool stream) {
+        k.uniform32(w, o, m, dtype, stream, p);
+      },
       [&](const uint32_t* w, double* o, size_t m) { uniform64(w, o, m, p); });
 }
 
@@ -260,7 +271,9 @@ Status fill_normal(void* out, DType dtype, uint64_t n, double mean, double stdde
   const NormalParams p = make_normal_params(dtype, mean, stddev);
   return fill_with(
       out, dtype, n, pos, opt,
-      [&](const KernelTable& k, const uint32_t* w, void* o, size_t m) { k.normal32(w, o, m, dtype, p); },
+      [&](const KernelTable& k, const uint32_t* w, void* o, size_t m, bool stream) {
+        k.normal32(w, o, m, dtype, stream, p);
+      },
       [&](const uint32_t* w, double* o, size_t m) { normal64(w, o, m, p); });
 }
 
@@ -269,7 +282,9 @@ Status fill_trunc_normal(void* out, DType dtype, uint64_t n, double mean, double
   const TruncParams p = make_trunc_params(dtype, mean, stddev, a, b);
   return fill_with(
       out, dtype, n, pos, opt,
-      [&](const KernelTable& k, const uint32_t* w, void* o, size_t m) { k.trunc32(w, o, m, dtype, p); },
+      [&](const KernelTable& k, const uint32_t* w, void* o, size_t m, bool stream) {
+        k.trunc32(w, o, m, dtype, stream, p);
+      },
       [&](const uint32_t* w, double* o, size_t m) { trunc64(w, o, m, p); });
 }
 

@@ -29,16 +29,19 @@ struct TruncParams {
 
 // One ISA's kernels. `words` holds the element's Philox words (one per element for the 32-bit
 // family, two per element for float64); `out` points at element 0 of the piece being written.
+// `stream`: write with non-temporal stores (out must then be 64-byte aligned), after which the
+// writing thread runs stream_fence.
 struct KernelTable {
   Isa isa;
   void (*gen_words)(uint32_t* dst, uint64_t first_word, size_t count, uint64_t seed,
                     uint64_t stream);
-  void (*uniform32)(const uint32_t* words, void* out, size_t n, DType dtype,
+  void (*uniform32)(const uint32_t* words, void* out, size_t n, DType dtype, bool stream,
                     const UniformParams& p);
-  void (*normal32)(const uint32_t* words, void* out, size_t n, DType dtype,
+  void (*normal32)(const uint32_t* words, void* out, size_t n, DType dtype, bool stream,
                    const NormalParams& p);
-  void (*trunc32)(const uint32_t* words, void* out, size_t n, DType dtype,
+  void (*trunc32)(const uint32_t* words, void* out, size_t n, DType dtype, bool stream,
                   const TruncParams& p);
+  void (*stream_fence)();
 };
 
 const KernelTable& kernels_scalar();

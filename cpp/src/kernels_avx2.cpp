@@ -9,7 +9,8 @@ namespace detail {
 
 const KernelTable* kernels_avx2() {
   static const KernelTable table{Isa::avx2, simd_words<Avx2Philox>, Transforms32<Avx2Vec>::uniform,
-                                 Transforms32<Avx2Vec>::normal, Transforms32<Avx2Vec>::trunc};
+                                 Transforms32<Avx2Vec>::normal, Transforms32<Avx2Vec>::trunc,
+                                 Avx2Vec::stream_fence};
   return &table;
 }
 

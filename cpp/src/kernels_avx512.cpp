@@ -10,7 +10,7 @@ namespace detail {
 const KernelTable* kernels_avx512() {
   static const KernelTable table{Isa::avx512, simd_words<Avx512Philox>,
                                  Transforms32<Avx512Vec>::uniform, Transforms32<Avx512Vec>::normal,
-                                 Transforms32<Avx512Vec>::trunc};
+                                 Transforms32<Avx512Vec>::trunc, Avx512Vec::stream_fence};
   return &table;
 }
 

@@ -8,7 +8,8 @@ namespace detail {
 
 const KernelTable& kernels_scalar() {
   static const KernelTable table{Isa::scalar, scalar_words, Transforms32<ScalarVec>::uniform,
-                                 Transforms32<ScalarVec>::normal, Transforms32<ScalarVec>::trunc};
+                                 Transforms32<ScalarVec>::normal, Transforms32<ScalarVec>::trunc,
+                                 ScalarVec::stream_fence};
   return table;
 }
 

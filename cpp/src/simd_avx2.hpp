@@ -52,17 +52,21 @@ struct Avx2Vec {
     return _mm256_set_m128(_mm256_cvtpd_ps(hi), _mm256_cvtpd_ps(lo));
   }
 
-  static void store(float* p, F v) { _mm256_storeu_ps(p, v); }
-  static void store_f16(uint16_t* p, F v) {
-    _mm_storeu_si128(reinterpret_cast<__m128i*>(p), _mm256_cvtps_ph(v, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
-  }
-  static void store_bf16(uint16_t* p, F v) {
+  static __m128i to_f16(F v) { return _mm256_cvtps_ph(v, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC); }
+  static __m128i to_bf16(F v) {
     const __m256i x = _mm256_castps_si256(v);
     const __m256i lsb = _mm256_and_si256(_mm256_srli_epi32(x, 16), _mm256_set1_epi32(1));
     const __m256i r = _mm256_srli_epi32(_mm256_add_epi32(_mm256_add_epi32(x, _mm256_set1_epi32(0x7fff)), lsb), 16);
-    const __m256i packed = _mm256_permute4x64_epi64(_mm256_packus_epi32(r, r), 0x08);
-    _mm_storeu_si128(reinterpret_cast<__m128i*>(p), _mm256_castsi256_si128(packed));
+    return _mm256_castsi256_si128(_mm256_permute4x64_epi64(_mm256_packus_epi32(r, r), 0x08));
   }
+  static void store(float* p, F v) { _mm256_storeu_ps(p, v); }
+  static void store_f16(uint16_t* p, F v) { _mm_storeu_si128(reinterpret_cast<__m128i*>(p), to_f16(v)); }
+  static void store_bf16(uint16_t* p, F v) { _mm_storeu_si128(reinterpret_cast<__m128i*>(p), to_bf16(v)); }
+  // Non-temporal stores (p aligned to the vector's size) and the fence that orders them.
+  static void stream(float* p, F v) { _mm256_stream_ps(p, v); }
+  static void stream_f16(uint16_t* p, F v) { _mm_stream_si128(reinterpret_cast<__m128i*>(p), to_f16(v)); }
+  static void stream_bf16(uint16_t* p, F v) { _mm_stream_si128(reinterpret_cast<__m128i*>(p), to_bf16(v)); }
+  static void stream_fence() { _mm_sfence(); }
 };
 
 // Philox4x32-10 for 16 blocks at once: four independent groups of 4 blocks interleaved (the

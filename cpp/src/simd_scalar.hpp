@@ -88,6 +88,11 @@ struct ScalarVec {
   static void store(float* p, F v) { *p = v; }
   static void store_f16(uint16_t* p, F v) { *p = float_to_half(v); }
   static void store_bf16(uint16_t* p, F v) { *p = float_to_bfloat16(v); }
+  // No portable non-temporal store: plain stores, which need no fence.
+  static void stream(float* p, F v) { store(p, v); }
+  static void stream_f16(uint16_t* p, F v) { store_f16(p, v); }
+  static void stream_bf16(uint16_t* p, F v) { store_bf16(p, v); }
+  static void stream_fence() {}
 };
 
 }  // namespace detail

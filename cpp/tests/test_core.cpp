@@ -1,6 +1,7 @@
 // The C++ core's own tests: Random123 known answers, and every ISA against the scalar path
 // (bit for bit) at odd starts, odd lengths and counter wraps. Built with
 // -DPHILOXINIT_BUILD_TESTS=ON; .ci/run builds it with ASan/UBSan.
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
@@ -101,6 +102,48 @@ static void test_isas_agree() {
   set_isa(best_isa());
 }
 
+// A fill of 16 MiB or more writes with non-temporal stores (fill.cpp: kStreamBytes); it must
+// equal the same elements written by smaller, plain-store fills, for any alignment of the
+// buffer.
+static void test_streaming_fill_equals_plain_fills() {
+  const DType dtypes[] = {DType::f32, DType::bf16, DType::f16};
+  for (Isa isa : {Isa::avx2, Isa::avx512}) {
+  try {
+    set_isa(isa);
+  } catch (const InvalidArgument&) {
+    continue;
+  }
+  for (DType dt : dtypes) {
+    const size_t esize = dt == DType::f32 ? 4 : 2;
+    const uint64_t n = (uint64_t(16) << 20) / esize + 1001, piece = uint64_t(1) << 20;
+    for (size_t shift : {size_t(0), size_t(1), size_t(7)}) {
+      std::vector<unsigned char> big((n + 64) * esize, 0xAB), small((n + 64) * esize, 0xCD);
+      for (int which = 0; which < 3; ++which) {
+        const StreamPos pos{11, 12, 5};
+        void* a = big.data() + shift * esize;
+        if (which == 0) fill_uniform(a, dt, n, -2.0, 0.5, pos, FillOptions{2, nullptr});
+        if (which == 1) fill_normal(a, dt, n, 0.0, 0.02, pos, FillOptions{2, nullptr});
+        if (which == 2) fill_trunc_normal(a, dt, n, 0.0, 1.0, -2.0, 2.0, pos, FillOptions{2, nullptr});
+        for (uint64_t s0 = 0; s0 < n; s0 += piece) {
+          const uint64_t m = std::min(piece, n - s0);
+          void* b = small.data() + (shift + s0) * esize;
+          const StreamPos at{11, 12, 5 + s0};
+          if (which == 0) fill_uniform(b, dt, m, -2.0, 0.5, at);
+          if (which == 1) fill_normal(b, dt, m, 0.0, 0.02, at);
+          if (which == 2) fill_trunc_normal(b, dt, m, 0.0, 1.0, -2.0, 2.0, at);
+        }
+        CHECK(std::memcmp(big.data() + shift * esize, small.data() + shift * esize, n * esize) == 0,
+              "%s streaming fill differs from plain fills: dtype %d dist %d shift %zu",
+              isa_name(isa), int(dt), which, shift);
+        CHECK(big[0] == 0xAB || shift == 0, "wrote before the buffer");
+        CHECK(big[(n + shift) * esize] == 0xAB, "wrote past the buffer");
+      }
+    }
+  }
+  }
+  set_isa(best_isa());
+}
+
 static void test_bad_arguments_leave_buffer() {
   std::vector<float> buf(100, 42.0f);
   bool threw = false;
@@ -144,6 +187,7 @@ int main() {
   std::printf("philoxinit core tests; best ISA %s; %s\n", isa_name(best_isa()), build_info().c_str());
   test_kat();
   test_isas_agree();
+  test_streaming_fill_equals_plain_fills();
   test_bad_arguments_leave_buffer();
   test_runs_equal_slices_of_the_full_fill();
   std::printf("%d passed, %d failed\n", checks - failures, failures);
