@@ -56,9 +56,12 @@ int main(int argc, char** argv) {
       const double uni = rate([&] { fill_uniform(buf.data(), DType::f32, n, -1.0, 1.0, pos, opt); });
       const double nor = rate([&] { fill_normal(buf.data(), DType::f32, n, 0.0, 1.0, pos, opt); });
       const double tru = rate([&] { fill_trunc_normal(buf.data(), DType::f32, n, 0.0, 1.0, -2.0, 2.0, pos, opt); });
-      const double nor16 = rate([&] { fill_normal(half.data(), DType::bf16, n, 0.0, 1.0, pos, opt); });
-      std::printf("%-7s threads=%d  fill %.3f  words %.3f  uniform %.3f  normal %.3f  trunc %.3f  normal-bf16 %.3f G/s\n",
-                  isa_name(isa), threads, fill, words, uni, nor, tru, nor16);
+      const double uni_bf16 = rate([&] { fill_uniform(half.data(), DType::bf16, n, -1.0, 1.0, pos, opt); });
+      const double nor_bf16 = rate([&] { fill_normal(half.data(), DType::bf16, n, 0.0, 1.0, pos, opt); });
+      const double nor_f16 = rate([&] { fill_normal(half.data(), DType::f16, n, 0.0, 1.0, pos, opt); });
+      std::printf("%-7s threads=%d  fill %.3f  words %.3f  uniform %.3f  normal %.3f  trunc %.3f  "
+                  "uniform-bf16 %.3f  normal-bf16 %.3f  normal-f16 %.3f G/s\n",
+                  isa_name(isa), threads, fill, words, uni, nor, tru, uni_bf16, nor_bf16, nor_f16);
     }
   }
   return 0;
