@@ -37,7 +37,8 @@ def uniform32(word: int, low: float, high: float) -> np.float32:
     if low == high:
         return np.float32(low)
     u = Fraction(word >> 8, 2**24)
-    r32 = np.float32(high - low)
+    with np.errstate(over="ignore"):  # a range wider than FLT_MAX: inf, the float64 formula below
+        r32 = np.float32(high - low)
     if np.isfinite(r32):
         r = round_to_float32(u * Fraction(float(r32)) + Fraction(float(np.float32(low))))
     else:
