@@ -46,9 +46,20 @@ bool cpu_has_avx512() {
 #endif
 }
 
+bool cpu_has_avx512bf16() {
+#if defined(PXI_HAVE_AVX512BF16) && (defined(__x86_64__) || defined(__i386__))
+  return cpu_has_avx512() && __builtin_cpu_supports("avx512bf16");
+#else
+  return false;
+#endif
+}
+
 const KernelTable* table_for(Isa isa) {
   switch (isa) {
     case Isa::avx512:
+#ifdef PXI_HAVE_AVX512BF16
+      if (cpu_has_avx512bf16()) return kernels_avx512bf16();
+#endif
 #ifdef PXI_HAVE_AVX512
       return cpu_has_avx512() ? kernels_avx512() : nullptr;
 #else
@@ -363,6 +374,9 @@ std::string build_info() {
 #endif
 #ifdef PXI_HAVE_AVX512
   s += ",avx512";
+#endif
+#ifdef PXI_HAVE_AVX512BF16
+  s += cpu_has_avx512bf16() ? ",avx512bf16 (in use)" : ",avx512bf16 (not on this CPU)";
 #endif
   return s;
 }

@@ -47,6 +47,7 @@ struct KernelTable {
 const KernelTable& kernels_scalar();
 const KernelTable* kernels_avx2();    // nullptr when not compiled in
 const KernelTable* kernels_avx512();  // nullptr when not compiled in
+const KernelTable* kernels_avx512bf16();  // kernels_avx512 with AVX512_BF16 bfloat16 stores
 
 // float64 transforms: one portable implementation for every ISA (docs/stream.md §4).
 void uniform64(const uint32_t* words, double* out, size_t n, const UniformParams& p);

@@ -68,6 +68,20 @@ struct Avx512Vec {
   static void stream_fence() { _mm_sfence(); }
 };
 
+#ifdef __AVX512BF16__
+// Avx512Vec with bfloat16 conversion by VCVTNEPS2BF16 (Zen 4, Sapphire Rapids and later): one
+// instruction instead of the integer rounding. It rounds to nearest even as the integer path
+// does, but reads float32 subnormals as zero, so a vector holding one takes the integer path.
+struct Avx512Bf16Vec : Avx512Vec {
+  static __m256i to_bf16(F v) {
+    if (_mm512_fpclass_ps_mask(v, 0x20)) return Avx512Vec::to_bf16(v);  // 0x20: subnormal
+    return reinterpret_cast<__m256i>(_mm512_cvtneps_pbh(v));
+  }
+  static void store_bf16(uint16_t* p, F v) { _mm256_storeu_si256(reinterpret_cast<__m256i*>(p), to_bf16(v)); }
+  static void stream_bf16(uint16_t* p, F v) { _mm256_stream_si256(reinterpret_cast<__m256i*>(p), to_bf16(v)); }
+};
+#endif
+
 // Philox4x32-10 for 32 blocks at once: four interleaved groups of 8 blocks in 64-bit lanes
 // (see Avx2Philox); the three-way XOR is one vpternlogq.
 struct Avx512Philox {

@@ -13,6 +13,7 @@
 
 #include "philoxinit/core.hpp"
 #include "philoxinit/philox.hpp"
+#include "../src/kernels.hpp"
 
 using namespace philoxinit;
 
@@ -144,6 +145,41 @@ static void test_streaming_fill_equals_plain_fills() {
   set_isa(best_isa());
 }
 
+// Both AVX-512 kernel tables (plain, and with AVX512_BF16 bfloat16 stores; fill.cpp uses the
+// second where the CPU has it) against the scalar table on bfloat16 output, including values
+// that are float32 subnormals, which VCVTNEPS2BF16 would read as zero.
+static void test_avx512_tables_bf16() {
+#if defined(PXI_HAVE_AVX512) && (defined(__x86_64__) || defined(__i386__))
+  using namespace philoxinit::detail;
+  if (!__builtin_cpu_supports("avx512f") || !__builtin_cpu_supports("avx512dq") ||
+      !__builtin_cpu_supports("avx512bw") || !__builtin_cpu_supports("avx512vl")) {
+    std::printf("skip: AVX-512 tables (no AVX-512 on this CPU)\n");
+    return;
+  }
+  std::vector<const KernelTable*> tables{kernels_avx512()};
+#ifdef PXI_HAVE_AVX512BF16
+  if (__builtin_cpu_supports("avx512bf16")) tables.push_back(kernels_avx512bf16());
+#endif
+  const size_t n = 4099;
+  std::vector<uint32_t> words(n);
+  random_raw(words.data(), n, StreamPos{21, 22, 3});
+  const double stds[] = {1.0, 1e-37, 1e-39, 1e-44};
+  for (const KernelTable* t : tables)
+    for (double sd : stds) {
+        std::vector<uint16_t> a(n, 0xABCD), b(n, 0xABCD), c(n, 0xABCD), d(n, 0xABCD);
+        const NormalParams np = make_normal_params(DType::bf16, 0.0, sd);
+        t->normal32(words.data(), a.data(), n, DType::bf16, false, np);
+        kernels_scalar().normal32(words.data(), b.data(), n, DType::bf16, false, np);
+        CHECK(a == b, "AVX-512 table %zu: bf16 normal std %g differs from scalar",
+              size_t(t == kernels_avx512() ? 0 : 1), sd);
+        const UniformParams up = make_uniform_params(DType::bf16, -sd * 3, sd * 2);
+        t->uniform32(words.data(), c.data(), n, DType::bf16, false, up);
+        kernels_scalar().uniform32(words.data(), d.data(), n, DType::bf16, false, up);
+        CHECK(c == d, "AVX-512 table: bf16 uniform scale %g differs from scalar", sd);
+      }
+#endif
+}
+
 static void test_bad_arguments_leave_buffer() {
   std::vector<float> buf(100, 42.0f);
   bool threw = false;
@@ -188,6 +224,7 @@ int main() {
   test_kat();
   test_isas_agree();
   test_streaming_fill_equals_plain_fills();
+  test_avx512_tables_bf16();
   test_bad_arguments_leave_buffer();
   test_runs_equal_slices_of_the_full_fill();
   std::printf("%d passed, %d failed\n", checks - failures, failures);
