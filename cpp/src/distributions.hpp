@@ -2,6 +2,7 @@
 // (ScalarVec, Avx2Vec, Avx512Vec). Every ISA instantiates this same source, and every step is
 // an exactly rounded IEEE operation, so all ISAs produce the same bits.
 #pragma once
+#include <cmath>
 #include <cstddef>
 #include <cstdint>
 #include <type_traits>
@@ -200,33 +201,30 @@ PXI_INLINE void transform_store(const uint32_t* words, size_t n, const Map& map,
 }
 
 // Applies `map` to n words and stores in the requested dtype: with plain stores, or, for a
-// fill much larger than the caches (`stream`, out aligned to 64 bytes), with non-temporal
+// fill much larger than the caches (kStream, out aligned to 64 bytes), with non-temporal
 // stores that write each output line once instead of reading it in first.
-template <class V, class Map>
-void transform32(const uint32_t* words, void* out, size_t n, DType dtype, bool stream, const Map& map) {
+template <bool kStream, class V, class Map>
+void transform32_stores(const uint32_t* words, void* out, size_t n, DType dtype, const Map& map) {
   switch (dtype) {
     case DType::f32: {
       float* o = static_cast<float*>(out);
-      if (stream)
-        transform_store<V>(words, n, map, [o](auto tag, size_t i, auto v) { decltype(tag)::stream(o + i, v); });
-      else
-        transform_store<V>(words, n, map, [o](auto tag, size_t i, auto v) { decltype(tag)::store(o + i, v); });
+      transform_store<V>(words, n, map, [o](auto tag, size_t i, auto v) {
+        if constexpr (kStream) decltype(tag)::stream(o + i, v); else decltype(tag)::store(o + i, v);
+      });
       break;
     }
     case DType::f16: {
       uint16_t* o = static_cast<uint16_t*>(out);
-      if (stream)
-        transform_store<V>(words, n, map, [o](auto tag, size_t i, auto v) { decltype(tag)::stream_f16(o + i, v); });
-      else
-        transform_store<V>(words, n, map, [o](auto tag, size_t i, auto v) { decltype(tag)::store_f16(o + i, v); });
+      transform_store<V>(words, n, map, [o](auto tag, size_t i, auto v) {
+        if constexpr (kStream) decltype(tag)::stream_f16(o + i, v); else decltype(tag)::store_f16(o + i, v);
+      });
       break;
     }
     case DType::bf16: {
       uint16_t* o = static_cast<uint16_t*>(out);
-      if (stream)
-        transform_store<V>(words, n, map, [o](auto tag, size_t i, auto v) { decltype(tag)::stream_bf16(o + i, v); });
-      else
-        transform_store<V>(words, n, map, [o](auto tag, size_t i, auto v) { decltype(tag)::store_bf16(o + i, v); });
+      transform_store<V>(words, n, map, [o](auto tag, size_t i, auto v) {
+        if constexpr (kStream) decltype(tag)::stream_bf16(o + i, v); else decltype(tag)::store_bf16(o + i, v);
+      });
       break;
     }
     case DType::f64:
@@ -234,11 +232,19 @@ void transform32(const uint32_t* words, void* out, size_t n, DType dtype, bool s
   }
 }
 
+template <class V, class Map>
+void transform32(const uint32_t* words, void* out, size_t n, DType dtype, bool stream, const Map& map) {
+  if (stream)
+    transform32_stores<true, V>(words, out, n, dtype, map);
+  else
+    transform32_stores<false, V>(words, out, n, dtype, map);
+}
+
 // The kernel table entries for one ISA.
 template <class V>
 struct Transforms32 {
   static void uniform(const uint32_t* w, void* out, size_t n, DType dt, bool stream, const UniformParams& p) {
-    if (p.wide32)
+    if (!std::isfinite(p.range32))  // a range wider than FLT_MAX: the float64 fma
       transform32<V>(w, out, n, dt, stream, UniformMap<true>{p});
     else
       transform32<V>(w, out, n, dt, stream, UniformMap<false>{p});

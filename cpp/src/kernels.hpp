@@ -10,9 +10,8 @@ namespace detail {
 
 // Per-fill constants, derived once from the user's parameters (params.cpp, docs/stream.md §3-4).
 struct UniformParams {
-  double low, range;       // float64 outputs (and wide32): t = fma(u, range, low) in float64
+  double low, range;       // float64 outputs (and infinite range32): t = fma(u, range, low) in float64
   float low32, range32;    // float32 family: t = fma(u, range32, low32) in float32
-  bool wide32;             // float32(high - low) overflows: the float32 family uses the float64 fma
   float below_high32;      // largest float32 < high
   double below_high64;     // largest float64 < high
 };

@@ -56,7 +56,6 @@ UniformParams make_uniform_params(DType dtype, double low, double high) {
   p.range = high - low;
   p.low32 = float(low);
   p.range32 = float(p.range);
-  p.wide32 = !std::isfinite(p.range32);
   p.below_high32 = float32_below(high);
   p.below_high64 = std::nextafter(high, -INFINITY);
   return p;

@@ -151,8 +151,7 @@ static void test_streaming_fill_equals_plain_fills() {
 static void test_avx512_tables_bf16() {
 #if defined(PXI_HAVE_AVX512) && (defined(__x86_64__) || defined(__i386__))
   using namespace philoxinit::detail;
-  if (!__builtin_cpu_supports("avx512f") || !__builtin_cpu_supports("avx512dq") ||
-      !__builtin_cpu_supports("avx512bw") || !__builtin_cpu_supports("avx512vl")) {
+  if (best_isa() != Isa::avx512) {
     std::printf("skip: AVX-512 tables (no AVX-512 on this CPU)\n");
     return;
   }

@@ -543,9 +543,11 @@ class NumpyBackend:
             return gen
 
         c = high - low  # binary64 rounding, as the contract says
-        if kind != "f64" and math.isfinite(float(np.float32(c))):
+        with np.errstate(over="ignore"):  # float32(high - low) may overflow: the float64 path
+            c32 = float(np.float32(c))
+        if kind != "f64" and math.isfinite(c32):
             # the float32 family: fma(u, float32(high - low), float32(low)) in binary32
-            r32, l32 = float(np.float32(c)), float(np.float32(low))
+            r32, l32 = c32, float(np.float32(low))
 
             def gen(words):
                 return np.minimum(_fma32(uvals(words), r32, l32), below)
