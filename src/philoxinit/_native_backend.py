@@ -26,3 +26,19 @@ class NativeBackend:
 
     def constant(self, out, value, threads):
         _core.fill_constant(out, DTYPE_CODES[out.dtype.name], value, threads)
+
+
+_FILLS = {"uniform": "fill_uniform", "normal": "fill_normal", "trunc_normal": "fill_trunc_normal"}
+
+
+def run_checked_jobs(jobs, threads):
+    """Run checked batch jobs (``_batch._Checked``) through the core."""
+    for job in jobs:
+        if job.out.size == 0:
+            continue
+        code = DTYPE_CODES[job.out.dtype.name]
+        if job.dist == "constant":
+            _core.fill_constant(job.out, code, job.params[0], threads)
+        else:
+            getattr(_core, _FILLS[job.dist])(job.out, code, *job.params, job.seed, job.stream,
+                                             job.offset, threads, job.run_starts, job.run_length)
