@@ -166,7 +166,10 @@ finite_moderate = st.floats(-1e3, 1e3, allow_nan=False, allow_infinity=False)
 def uniform_params(draw, dtype_name):
     if dtype_name == "float64":
         pool = st.one_of(finite_moderate, st.floats(-1e300, 1e300), st.sampled_from([0.0, 1.0, -1.0]))
-    else:  # within the float32 range (the contract's condition)
+    elif dtype_name == "float16":  # within the float16 range (the contract's condition)
+        pool = st.one_of(finite_moderate, st.floats(-65504, 65504), st.sampled_from([0.0, 1.0, -1.0]),
+                         st.floats(-1e-30, 1e-30))
+    else:  # within the float32 (bfloat16: its own) range (the contract's condition)
         pool = st.one_of(finite_moderate, st.floats(-3e38, 3e38), st.sampled_from([0.0, 1.0, -1.0]),
                          st.floats(-1e-30, 1e-30))
     lo, hi = sorted([draw(pool), draw(pool)])
@@ -205,6 +208,8 @@ def trunc_params(draw, dtype_name):
     elif kind == "both_inf":
         a, b = -math.inf, math.inf
     assume(a < b)
+    if dtype_name in ("float16", "bfloat16"):  # the window must hold a value of the dtype
+        assume(b - a >= 2 * float(ulp(max(abs(a), abs(b)), dtype_name)) or math.isinf(b - a))
     return mean, std, a, b
 
 
@@ -251,8 +256,8 @@ def test_fill_matches_reference(dist, dtype_name, shape, seed, stream, data):
             assert ((f >= float(np.float32(lo))) & ((f < hi) | (f == float(np.float32(lo))))).all()
     if dist == "trunc_normal" and size:
         _, _, a, b = params
-        if dtype_name in ("float32", "float64"):
-            f = fast.astype(np.float64)
+        for got in (fast, want):   # every dtype: 16-bit values are clamped on their own grid
+            f = got.astype(np.float64)
             assert ((f >= a) & (f <= b)).all()
 
 

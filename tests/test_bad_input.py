@@ -244,6 +244,66 @@ for dt in ("float32", "float16", "bfloat16"):
 CASES.append(Case("uniform_-float64-range_overflows", _call("uniform_", -1e308, 1e308),
                   ValueError, r"\bhigh\b|\blow\b", _dtype("float64")))
 
+# --- each output dtype's own range (issue 11): a fill never writes inf ------------------------
+# float16 holds |x| <= 65504, bfloat16 |x| <= 3.3895e38 (below float32's 3.4028e38): bounds
+# beyond them are refused, naming the argument, as are a normal whose largest value
+# |mean| + 5.42 std (8.3 std for float64) and a truncated normal whose window (where a bound
+# is infinite, mean +- (6 + the far edge) std) would not fit.
+CASES += [
+    Case("uniform_-float16-low_beyond_float16", _call("uniform_", -1e5, 1e5), ValueError,
+         r"\blow must lie within the float16 range", _dtype("float16")),
+    Case("uniform_-float16-high_beyond_float16", _call("uniform_", 0.0, 65505.0), ValueError,
+         r"\bhigh must lie within the float16 range", _dtype("float16")),
+    Case("uniform_-bfloat16-high_beyond_bfloat16", _call("uniform_", 0.0, 3.4e38), ValueError,
+         r"\bhigh must lie within the bfloat16 range", _dtype("bfloat16")),
+    Case("normal_-float16-mean_beyond_float16", _call("normal_", 7e4, 1.0), ValueError,
+         r"\bmean\b.*float16", _dtype("float16")),
+    Case("normal_-float16-std_reaches_inf", _call("normal_", 0.0, 12100.0), ValueError,
+         r"\bstd is too large for a float16", _dtype("float16")),
+    Case("normal_-float16-mean_plus_std_reaches_inf", _call("normal_", 6.2e4, 1000.0), ValueError,
+         r"\bstd is too large for a float16.*mean=", _dtype("float16")),
+    Case("normal_-float32-std_reaches_inf", _call("normal_", 0.0, 1e38), ValueError,
+         r"\bstd is too large for a float32"),
+    Case("normal_-float64-std_reaches_inf", _call("normal_", 0.0, 1e308), ValueError,
+         r"\bstd is too large for a float64", _dtype("float64")),
+    Case("trunc_normal_-float16-std_beyond_float16", _call("trunc_normal_", 0.0, 1e5, -7e4, 7e4),
+         ValueError, r"\bstd must lie within the float16 range", _dtype("float16")),
+    Case("trunc_normal_-float16-b_beyond_float16", _call("trunc_normal_", 0.0, 2e4, -1.0, 7e4),
+         ValueError, r"\bb = 70000.0 gives values beyond the float16 range", _dtype("float16")),
+    Case("trunc_normal_-float16-a_beyond_float16", _call("trunc_normal_", 0.0, 2e4, -7e4, 1.0),
+         ValueError, r"\ba = -70000.0 gives values beyond the float16 range", _dtype("float16")),
+    Case("trunc_normal_-float16-std_with_inf_b", _call("trunc_normal_", 0.0, 2e4, 0.0, INF),
+         ValueError, r"\bstd = 20000.0 .*beyond the float16 range", _dtype("float16")),
+    Case("trunc_normal_-bfloat16-no_value_in_window",
+         _call("trunc_normal_", 0.0, 1.0, 1.001, 1.006), ValueError,
+         r"no bfloat16 value lies in \[a, b\]", _dtype("bfloat16")),
+    Case("trunc_normal_-float16-no_value_in_window",
+         _call("trunc_normal_", 0.0, 1.0, 1.0001, 1.0009), ValueError,
+         r"no float16 value lies in \[a, b\]", _dtype("float16")),
+    # 10**400 is an int no float holds: a ValueError naming the argument, not OverflowError
+    Case("normal_-std_10**400", _call("normal_", 0.0, 10**400), ValueError, r"\bstd must be finite"),
+    Case("uniform_-low_-10**400", _call("uniform_", -(10**400), 1.0), ValueError,
+         r"\blow must be finite"),
+    Case("trunc_normal_-b_10**400", _call("trunc_normal_", 0.0, 1.0, -2.0, 10**400), ValueError,
+         r"\bb must be finite"),
+    Case("constant_-val_10**400", lambda mod, out: mod.constant_(out, 10**400), ValueError,
+         r"\bval must be finite"),
+]
+for name in ("kaiming_uniform_", "kaiming_normal_"):
+    for tag, v in (("-1e200", -1e200), ("10**400", 10**400), ("inf", INF)):
+        CASES.append(Case(f"{name}-a_{tag}", _call(name, a=v), ValueError,
+                          r"\ba \(the negative slope\) must be a finite real number"))
+# constants take the random fills' keywords (README: every fill takes seed, stream, offset),
+# and check them the same way
+for name in ("constant_", "zeros_", "ones_"):
+    CASES += [
+        Case(f"{name}-seed_negative", _call(name, seed=-1), ValueError, r"\bseed\b"),
+        Case(f"{name}-stream_float", _call(name, stream=1.5), TypeError, r"\bstream\b"),
+        Case(f"{name}-offset_past_limit", _call(name, offset=2**62), ValueError, r"\boffset\b"),
+        Case(f"{name}-index_without_global_shape", _call(name, index=(slice(0, 2),)), ValueError,
+             r"\bglobal_shape\b"),
+    ]
+
 # --- validation must not depend on the size of out --------------------------------------------
 # (fills of a zero-size array validate everything; the named rules must too)
 for name in RANDOM:
@@ -314,7 +374,13 @@ NO_BUFFER = [
     ("random_raw-threads_0", lambda m: m.random_raw(4, threads=0), ValueError, r"\bthreads\b"),
     ("random_raw-threads_float", lambda m: m.random_raw(4, threads=2.5), TypeError,
      r"\bthreads\b"),
-    ("twin-int_dtype", lambda m: m.normal((3, 4), np.int32), TypeError, r"dtype"),
+    ("twin-int_dtype", lambda m: m.normal((3, 4), np.int32), TypeError, r"^dtype must be float16"),
+    ("twin-int_dtype_kw", lambda m: m.zeros((3,), dtype="int32"), TypeError, r"^dtype must be"),
+    ("twin-big_endian", lambda m: m.normal((3,), ">f4"), TypeError, r"^dtype must be in the"),
+    ("twin-negative_shape", lambda m: m.normal((3, -1)), ValueError,
+     r"^shape must have non-negative dimensions"),
+    ("twin-negative_int_shape", lambda m: m.uniform(-2), ValueError, r"^shape must have"),
+    ("twin-float_shape", lambda m: m.uniform((2.0, 3)), TypeError, r"^shape must be a tuple"),
     ("twin-complex_dtype", lambda m: m.kaiming_uniform((3, 4), np.complex64), TypeError,
      r"dtype"),
     ("twin-bad_shape", lambda m: m.uniform("abc"), TypeError, r"shape"),
@@ -366,3 +432,160 @@ def test_valid_neighbours_of_bad_cases_pass(mod):
     mod.variance_scaling_(a, 1.0, "fan_avg", "Uniform")  # and Keras the distribution
     mod.normal_(np.empty((0,)), seed=1)                # a 1-D zero-size fill is fine
     assert mod.random_raw(0, offset=2**62).shape == (0,)
+
+
+# ------------------------------------------------------------------ issue 11: messages that name
+
+@pytest.mark.parametrize("mod", MODULES)
+@pytest.mark.parametrize("name", ["normal_", "normal", "zeros_", "kaiming_uniform", "random_raw"])
+def test_unknown_keyword_names_the_public_function(mod, name):
+    fn = getattr(mod, name)
+    args = (8,) if name == "random_raw" else ((np.empty(3, np.float32),) if name.endswith("_")
+                                              else ((4, 4),))
+    with pytest.raises(TypeError, match=rf"^{name}\(\) got an unexpected keyword argument 'sed'"):
+        fn(*args, sed=1)
+    with pytest.raises(TypeError) as info:
+        fn(*args, sed=1)
+    assert "InitAPI" not in str(info.value)
+
+
+@pytest.mark.parametrize("mod", MODULES)
+def test_stream_type_error_says_int_or_str(mod):
+    with pytest.raises(TypeError, match=r"^stream must be an int in \[0, 2\*\*64\) or a str, got float"):
+        mod.normal_(np.empty(3, np.float32), stream=1.5)
+    with pytest.raises(TypeError, match=r"or a str"):
+        pxi.stream_id(b"layer")
+
+
+@pytest.mark.parametrize("bad", [4097, 10**6, 2**40])
+def test_set_num_threads_has_the_threads_limit(bad):
+    before = pxi.get_num_threads()
+    try:
+        with pytest.raises(ValueError, match=r"^n must be between 0 and 4096"):
+            pxi.set_num_threads(bad)
+        assert pxi.get_num_threads() == before
+        with pytest.raises(ValueError, match=r"threads must be between 1 and 4096"):
+            pxi.normal_(np.empty(3, np.float32), threads=bad)   # the same limit per call
+        pxi.set_num_threads(4096)            # the limit itself is accepted (no fill runs here)
+        assert pxi.get_num_threads() == 4096
+    finally:
+        pxi.set_num_threads(0)
+    assert pxi.get_num_threads() == before
+
+
+@pytest.mark.parametrize("mod", MODULES)
+@pytest.mark.parametrize("param,match", [
+    (1e200, r"param \(the leaky_relu negative slope\) is too large"),
+    (-1e200, r"param \(the leaky_relu negative slope\) is too large"),
+    (10**400, r"param \(the leaky_relu negative slope\) is too large.*an int of 401 digits"),
+    (NAN, r"param \(the leaky_relu negative slope\) must be finite"),
+    (INF, r"param \(the leaky_relu negative slope\) must be finite"),
+])
+def test_calculate_gain_bad_slope(mod, param, match):
+    with pytest.raises(ValueError, match=match):
+        mod.calculate_gain("leaky_relu", param)
+
+
+def test_calculate_gain_large_finite_slope_still_works():
+    # the valid side of the overflow: torch's own expression, finite
+    assert pxi.calculate_gain("leaky_relu", 1e150) == math.sqrt(2.0 / (1 + 1e150**2))
+    assert pxi.calculate_gain("relu", NAN) == math.sqrt(2.0)   # param is read for leaky_relu only
+
+
+@pytest.mark.parametrize("mod", MODULES)
+def test_constant_fills_take_the_random_keywords(mod):
+    """README: every fill takes seed, stream, offset, threads; a constant ignores their values."""
+    z = mod.zeros((3,), seed=0, stream="fc.bias", offset=5, threads=1)
+    assert z.tolist() == [0.0, 0.0, 0.0] and z.dtype == np.float32
+    assert mod.ones((2, 2), np.float64, seed=2**64 - 1).tolist() == [[1.0, 1.0], [1.0, 1.0]]
+    assert mod.constant((2,), 0.25, seed=3, stream=7).tolist() == [0.25, 0.25]
+    shard = mod.zeros_(np.ones((2, 4), np.float32), global_shape=(4, 4), index=(slice(2, 4),))
+    assert (shard == 0).all()
+    with pytest.raises(ValueError, match=r"global_shape\[index\] has shape"):
+        mod.ones_(np.zeros((3, 4), np.float32), global_shape=(4, 4), index=(slice(2, 4),))
+
+
+# ------------------------------------------------------------ the valid side: never inf, in range
+
+def _finite_values(dt_name):
+    if dt_name == "bfloat16":
+        mld = pytest.importorskip("ml_dtypes", reason="bfloat16 needs ml_dtypes")
+        dtype = np.dtype(mld.bfloat16)
+    else:
+        dtype = np.dtype(dt_name)
+    with np.errstate(invalid="ignore"):                 # the NaN patterns
+        allv = np.arange(2**16, dtype=np.uint32).astype(np.uint16).view(dtype).astype(np.float64)
+    return dtype, np.unique(allv[np.isfinite(allv)])     # sorted; -0.0 and 0.0 merge
+
+
+@pytest.mark.parametrize("mod", MODULES)
+def test_largest_accepted_parameters_write_no_inf(mod):
+    f16 = np.empty(200_000, np.float16)
+    for call in (lambda: mod.uniform_(f16, -65504.0, 65504.0, seed=1),
+                 lambda: mod.normal_(f16, 0.0, 12000.0, seed=2),          # 5.42 * 12000 < 65504
+                 lambda: mod.normal_(f16, 1000.0, 11800.0, seed=3),
+                 lambda: mod.trunc_normal_(f16, 0.0, 1e4, -INF, INF, seed=4),
+                 lambda: mod.trunc_normal_(f16, 0.0, 1e4, -7e4, 7e4, seed=5),  # mean +- 6 std fits
+                 lambda: mod.trunc_normal_(f16, 0.0, 60000.0, -65504.0, 65504.0, seed=6)):
+        out = call().astype(np.float64)
+        assert np.isfinite(out).all()
+    a32 = mod.normal_(np.empty(100_000, np.float32), 0.0, 6e37, seed=7)
+    assert np.isfinite(a32).all()
+    dtype, _ = _finite_values("bfloat16")
+    bmax = float(np.finfo(dtype).max)
+    b = mod.uniform_(np.empty(100_000, dtype), -bmax, bmax, seed=8).astype(np.float64)
+    assert np.isfinite(b).all()
+
+
+@pytest.mark.parametrize("mod", MODULES)
+@pytest.mark.parametrize("dt_name", ["float16", "bfloat16"])
+def test_16bit_trunc_normal_stays_in_window(mod, dt_name):
+    """The issue's case and random windows: every value in [a, b] (the clamp bounds are the
+    output's own values inside [a, b]), checked against all 2**16 bit patterns of the dtype."""
+    dtype, grid = _finite_values(dt_name)
+    rng = np.random.default_rng(11)
+    windows = [(0.0, 0.02, -0.04, 0.04), (0.0, 1.0, -2.0, 2.0), (0.5, 0.1, 0.3, 0.7)]
+    for _ in range(60):
+        mean = float(rng.normal()) * 10.0 ** int(rng.integers(-3, 3))
+        std = float(np.exp(rng.uniform(-7, 3)))
+        alpha = float(rng.uniform(-4, 3.5))
+        beta = alpha + float(np.exp(rng.uniform(-6, 1.5)))
+        windows.append((mean, std, mean + alpha * std, mean + beta * std))
+    for mean, std, a, b in windows:
+        out = np.empty(4096, dtype)
+        inside = grid[(grid >= a) & (grid <= b)]
+        if inside.size == 0:
+            with pytest.raises(ValueError, match=rf"no {dt_name} value lies in \[a, b\]"):
+                mod.trunc_normal_(out, mean, std, a, b, seed=3)
+            continue
+        v = mod.trunc_normal_(out, mean, std, a, b, seed=3, stream="w").astype(np.float64)
+        assert ((v >= a) & (v <= b)).all(), (mean, std, a, b, v.min(), v.max())
+        assert np.isin(v, inside).all()
+        if inside.size == 1:                  # the clamp bounds themselves: one value only
+            assert (v == inside[0]).all()
+
+
+@pytest.mark.parametrize("dt_name", ["float16", "bfloat16"])
+def test_16bit_trunc_clamp_bounds_agree_bit_for_bit(dt_name):
+    """Windows that hold one or two values of the dtype, so every output is a clamp bound or
+    rounds to one: the C++ core and the reference give the same bits."""
+    dtype, grid = _finite_values(dt_name)
+    rng = np.random.default_rng(5)
+    pos = grid[(grid > 1e-6) & (grid < 1e4)]
+    for _ in range(150):
+        i = int(rng.integers(1, pos.size - 2))
+        lo_gap, hi_gap = pos[i] - pos[i - 1], pos[i + 1] - pos[i]
+        a = pos[i] - float(rng.uniform(0.01, 0.99)) * lo_gap
+        b = pos[i] + float(rng.uniform(0.01, 0.99)) * hi_gap if rng.integers(2) else pos[i + 1]
+        if rng.integers(2):
+            a, b = -b, -a
+        mean, std = float(rng.uniform(a, b)), float(np.exp(rng.uniform(-12, 2))) * abs(b)
+        fast = pxi.trunc_normal_(np.empty(512, dtype), mean, std, a, b, seed=1, stream=i)
+        want = ref.trunc_normal_(np.empty(512, dtype), mean, std, a, b, seed=1, stream=i)
+        f = fast.astype(np.float64)
+        assert ((f >= a) & (f <= b)).all()
+        single = ((grid >= a) & (grid <= b)).sum() == 1
+        if single:
+            assert (fast.view(np.uint16) == want.view(np.uint16)).all(), (a, b, mean, std)
+        else:                                 # two values: the two may differ only at a tie
+            assert np.isin(np.unique(f), grid[(grid >= a) & (grid <= b)]).all()

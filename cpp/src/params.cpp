@@ -1,6 +1,7 @@
 // From the user's parameters to the constants the kernels use (docs/stream.md §3-4). The
 // validation here is the core's own; the Python layer checks the same things first so that it
 // can name the argument.
+#include <algorithm>
 #include <cfloat>
 #include <cmath>
 #include <string>
@@ -40,6 +41,28 @@ float float32_at_or_below(double b) {
   if (double(f) > b) f = std::nextafter(f, -INFINITY);
   return f;
 }
+
+// The finite values of a 16-bit output: `digits` significand bits, `min_exp` the frexp exponent
+// of its smallest normal, `max` its largest finite value.
+struct Grid16 {
+  int digits, min_exp;
+  double max;
+};
+Grid16 grid16(DType dtype) {
+  return dtype == DType::f16 ? Grid16{11, -13, 65504.0} : Grid16{8, -125, std::ldexp(255.0, 120)};
+}
+// The smallest value of the grid >= a (-max for a below it, +inf above max). Every step is
+// exact in double: a / ulp only shifts the exponent.
+double grid_at_or_above(double a, const Grid16& g) {
+  if (a <= -g.max) return -g.max;
+  if (a == 0.0 || std::isinf(a)) return a;
+  int e;
+  std::frexp(a, &e);
+  const double ulp = std::ldexp(1.0, std::max(e, g.min_exp) - g.digits);
+  const double up = std::ceil(a / ulp) * ulp;
+  return up <= g.max ? up : INFINITY;
+}
+double grid_at_or_below(double b, const Grid16& g) { return -grid_at_or_above(-b, g); }
 
 double normal_cdf(double z) { return 0.5 * std::erfc(-z / 1.41421356237309504880); }
 
@@ -105,10 +128,19 @@ TruncParams make_trunc_params(DType dtype, double mean, double stddev, double a,
   p.xm = float(p.xm64);
   p.mean = float(mean);
   p.std = float(stddev);
-  p.lo = float32_at_or_above(a);
-  p.hi = float32_at_or_below(b);
-  if (is_32bit_family(dtype))
-    require(p.lo <= p.hi, "no float32 value lies in [a, b]");
+  if (dtype == DType::f16 || dtype == DType::bf16) {
+    // Clamp to the output's own values inside [a, b]: a float32 between two of them then
+    // rounds to one of them, never past a bound (or to inf).
+    const Grid16 g = grid16(dtype);
+    p.lo = float(grid_at_or_above(a, g));
+    p.hi = float(grid_at_or_below(b, g));
+    require(p.lo <= p.hi, "no value of the 16-bit output dtype lies in [a, b]");
+  } else {
+    p.lo = float32_at_or_above(a);
+    p.hi = float32_at_or_below(b);
+    if (is_32bit_family(dtype))
+      require(p.lo <= p.hi, "no float32 value lies in [a, b]");
+  }
   return p;
 }
 

@@ -20,7 +20,7 @@ import warnings
 import numpy as np
 
 from . import _core
-from ._api import InitAPI
+from ._api import THREADS_LIMIT, InitAPI
 from ._native_backend import NativeBackend
 from ._streams import stream_id
 from .rules import calculate_gain, compute_fans
@@ -34,7 +34,8 @@ globals().update(_api.exports())
 def set_num_threads(n: int) -> None:
     """Set the default number of threads for fills (``threads=None``); ``0`` restores the default.
 
-    The values written never depend on it.
+    ``n`` is at most 4096, the limit of a fill's ``threads=``. The values written never depend
+    on it.
 
     >>> import philoxinit as pxi
     >>> pxi.set_num_threads(1); pxi.get_num_threads()
@@ -44,8 +45,8 @@ def set_num_threads(n: int) -> None:
     if isinstance(n, (bool, np.bool_)) or not isinstance(n, (int, np.integer)):
         raise TypeError(f"n must be an int, got {type(n).__name__}")
     n = int(n)
-    if n < 0:
-        raise ValueError(f"n must be >= 0, got {n}")
+    if not 0 <= n <= THREADS_LIMIT:
+        raise ValueError(f"n must be between 0 and {THREADS_LIMIT} (0: the default), got {n}")
     _core.set_num_threads(n)
 
 

@@ -19,6 +19,7 @@ import functools
 import inspect
 import math
 import numbers
+import types
 
 import numpy as np
 
@@ -47,7 +48,11 @@ def check_out(out) -> None:
 def _real(value, name: str) -> float:
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, (numbers.Real, np.floating, np.integer)):
         raise TypeError(f"{name} must be a real number, got {type(value).__name__}")
-    return float(value)
+    try:
+        return float(value)
+    except OverflowError:  # an int beyond the float64 range, e.g. 10**400
+        raise ValueError(f"{name} must be finite, got an int too large for a float "
+                         f"(about 10**{len(str(abs(int(value)))) - 1})") from None
 
 
 def _finite(value, name: str) -> float:
@@ -57,36 +62,81 @@ def _finite(value, name: str) -> float:
     return value
 
 
+THREADS_LIMIT = 4096
+
+
 def _threads(threads) -> int:
     """None -> 0 (the process default), else a positive int."""
     if threads is None:
         return 0
     if isinstance(threads, (bool, np.bool_)) or not isinstance(threads, (numbers.Integral, np.integer)):
         raise TypeError(f"threads must be a positive int or None, got {type(threads).__name__}")
-    if not 1 <= int(threads) <= 4096:
-        raise ValueError(f"threads must be between 1 and 4096, got {threads}")
+    if not 1 <= int(threads) <= THREADS_LIMIT:
+        raise ValueError(f"threads must be between 1 and {THREADS_LIMIT}, got {threads}")
     return int(threads)
 
 
-_FLOAT32_MAX = float(np.finfo(np.float32).max)
+class _Grid:
+    """The finite values of an output dtype: ``digits`` significand bits, ``min_exp`` the
+    :func:`math.frexp` exponent of its smallest normal, ``max`` its largest finite value."""
+
+    def __init__(self, digits: int, min_exp: int, max_value: float):
+        self.digits, self.min_exp, self.max = digits, min_exp, max_value
+
+    def at_or_above(self, x: float) -> float:
+        """The smallest value of the dtype ``>= x`` (``inf`` when ``x`` exceeds ``max``)."""
+        if x <= -self.max:
+            return -self.max
+        if x == 0 or math.isinf(x):
+            return x
+        ulp = math.ldexp(1.0, max(math.frexp(x)[1], self.min_exp) - self.digits)
+        up = math.ceil(x / ulp) * ulp
+        return up if up <= self.max else math.inf
+
+    def at_or_below(self, x: float) -> float:
+        """The largest value of the dtype ``<= x`` (``-inf`` when ``x`` is below ``-max``)."""
+        return -self.at_or_above(-x)
 
 
-def _in_float32_range(values: dict, dtype) -> None:
-    """32- and 16-bit outputs compute in float32: their parameters must fit in it."""
-    if np.dtype(dtype).itemsize <= 4:
-        for name, value in values.items():
-            if abs(value) > _FLOAT32_MAX:
-                raise ValueError(f"{name} must lie within the float32 range for a {np.dtype(dtype).name} "
-                                 f"output, got {value}")
+_GRIDS = {"float16": _Grid(11, -13, 65504.0),
+          "bfloat16": _Grid(8, -125, math.ldexp(255, 120)),
+          "float32": _Grid(24, -125, float(np.finfo(np.float32).max)),
+          "float64": _Grid(53, -1021, float(np.finfo(np.float64).max))}
+# The largest |z| of the normal quantile: ndtri of the outermost u' (docs/stream.md 5), 5.41998
+# for the float32 family and 8.29236 for float64, rounded up.
+_NORMAL_Z_MAX = {8: 8.3}
+_NORMAL_Z_MAX_32 = 5.42
+# A truncated normal's z lies within [alpha, beta] and, beyond the larger of 0 and alpha,
+# at most sqrt(2 log(2**word_bits)) more: 6 for the float32 family, 9 for float64.
+_TRUNC_Z_EXTRA = {8: 9.0}
+_TRUNC_Z_EXTRA_32 = 6.0
+
+
+def _in_dtype_range(values: dict, dtype) -> None:
+    """Parameters must lie within the output dtype's finite range (float32's for the 32-bit
+    family's arithmetic): a float16 output cannot hold 1e5, and a fill must never write inf."""
+    dtype = np.dtype(dtype)
+    top = _GRIDS[dtype.name].max
+    for name, value in values.items():
+        if abs(value) > top:
+            raise ValueError(f"{name} must lie within the {dtype.name} range (|{name}| <= {top:g}) "
+                             f"for a {dtype.name} output, got {value}")
 
 
 def check_dist_params(dist: str, params: tuple, dtype=np.float32) -> tuple:
-    """Validate distribution parameters (names as in the public functions); return floats."""
+    """Validate distribution parameters (names as in the public functions); return floats.
+
+    Every value the fill can write must be finite in ``dtype``: uniform's ``low``/``high``,
+    normal's ``|mean| + 5.42 std`` (8.3 for float64: the largest quantile) and the truncated
+    normal's window lie within the dtype's range, and the window holds a value of the dtype.
+    """
+    dtype = np.dtype(dtype)
+    grid = _GRIDS[dtype.name]
     if dist == "uniform":
         low, high = _finite(params[0], "low"), _finite(params[1], "high")
         if low > high:
             raise ValueError(f"low must be <= high, got low={low}, high={high}")
-        _in_float32_range({"low": low, "high": high}, dtype)
+        _in_dtype_range({"low": low, "high": high}, dtype)
         if not math.isfinite(high - low):
             raise ValueError(f"high - low must be finite, got low={low}, high={high}")
         return low, high
@@ -94,10 +144,15 @@ def check_dist_params(dist: str, params: tuple, dtype=np.float32) -> tuple:
         mean, std = _finite(params[0], "mean"), _finite(params[1], "std")
         if std < 0:
             raise ValueError(f"std must be >= 0, got {std}")
-        _in_float32_range({"mean": mean, "std": std}, dtype)
+        _in_dtype_range({"mean": mean, "std": std}, dtype)
+        z = _NORMAL_Z_MAX.get(dtype.itemsize, _NORMAL_Z_MAX_32)
+        if abs(mean) + z * std > grid.max:
+            raise ValueError(f"std is too large for a {dtype.name} output: values reach |mean| + "
+                             f"{z} * std = {abs(mean) + z * std:g}, beyond the largest "
+                             f"{dtype.name}, {grid.max:g} (mean={mean}, std={std})")
         return mean, std
     mean, std = _finite(params[0], "mean"), _finite(params[1], "std")
-    _in_float32_range({"mean": mean, "std": std}, dtype)
+    _in_dtype_range({"mean": mean, "std": std}, dtype)
     a, b = _real(params[2], "a"), _real(params[3], "b")
     if std <= 0:
         raise ValueError(f"std must be > 0 for a truncated normal, got {std}")
@@ -105,15 +160,19 @@ def check_dist_params(dist: str, params: tuple, dtype=np.float32) -> tuple:
         raise ValueError("a and b must not be NaN")
     if not a < b:
         raise ValueError(f"a must be < b, got a={a}, b={b}")
-    if (a - mean) / std > 12.0 or (b - mean) / std < -12.0:
+    alpha, beta = (a - mean) / std, (b - mean) / std
+    if alpha > 12.0 or beta < -12.0:
         raise ValueError("the window [a, b] lies entirely more than 12 standard deviations "
                          "from the mean; float32 cannot represent its probabilities")
-    if np.dtype(dtype).itemsize <= 4:
-        a32, b32 = np.float32(a), np.float32(b)
-        lo = a32 if float(a32) >= a else np.nextafter(a32, np.float32(np.inf))
-        hi = b32 if float(b32) <= b else np.nextafter(b32, np.float32(-np.inf))
-        if not lo <= hi:
-            raise ValueError(f"no float32 value lies in [a, b] = [{a}, {b}]")
+    extra = _TRUNC_Z_EXTRA.get(dtype.itemsize, _TRUNC_Z_EXTRA_32)
+    for name, bound, reach in (("b", b, mean + std * (max(alpha, 0.0) + extra)),
+                               ("a", -a, -mean + std * (max(-beta, 0.0) + extra))):
+        if min(bound, reach) > grid.max:
+            which = f"{name} = {bound if name == 'b' else -bound}" if bound <= reach else                 f"std = {std} (with mean = {mean}, {name} = {bound if name == 'b' else -bound})"
+            raise ValueError(f"{which} gives values beyond the {dtype.name} range "
+                             f"(+-{grid.max:g}): keep a and b within it, or use a smaller std")
+    if not grid.at_or_above(a) <= grid.at_or_below(b):
+        raise ValueError(f"no {dtype.name} value lies in [a, b] = [{a}, {b}]")
     return mean, std, a, b
 
 
@@ -306,15 +365,23 @@ class InitAPI:
         return self._fill(out, "trunc_normal", (mean, std, a, b), seed, stream, offset, threads, global_shape, index)
 
     @_inplace("the constant val")
-    def constant_(self, out, val, *, threads=None):
+    def constant_(self, out, val, *, seed=0, stream=0, offset=0, threads=None,
+                  global_shape=None, index=None):
         """Fill ``out`` with ``val`` (rounded to the dtype via float32 for 16-bit outputs).
 
+        ``seed``, ``stream``, ``offset``, ``global_shape`` and ``index`` are accepted (and
+        checked) like every fill's, so code can pass the same keywords to any rule; a constant
+        does not depend on them.
+
         >>> import numpy as np, philoxinit as pxi
-        >>> pxi.constant_(np.empty(3, np.float32), 0.5).tolist()
+        >>> pxi.constant_(np.empty(3, np.float32), 0.5, seed=1, stream="fc.bias").tolist()
         [0.5, 0.5, 0.5]
         """
         check_out(out)
         val = _real(val, "val")
+        layout = shard_layout(out.shape, global_shape, index)
+        resolve_seed(seed), stream_id(stream)
+        resolve_offset(offset, out.size if layout is None else layout.global_size)
         threads = _threads(threads)
         if out.dtype.itemsize == 2:
             val = float(np.float32(val))  # one rounding path for every backend
@@ -327,24 +394,28 @@ class InitAPI:
         return out
 
     @_inplace("zeros")
-    def zeros_(self, out, *, threads=None):
-        """Fill ``out`` with 0.
+    def zeros_(self, out, *, seed=0, stream=0, offset=0, threads=None, global_shape=None,
+               index=None):
+        """Fill ``out`` with 0 (``seed``, ``stream``, ... checked and unused, as for ``constant_``).
 
         >>> import numpy as np, philoxinit as pxi
         >>> pxi.zeros_(np.ones(2, np.float32)).tolist()
         [0.0, 0.0]
         """
-        return self.constant_(out, 0.0, threads=threads)
+        return self.constant_(out, 0.0, seed=seed, stream=stream, offset=offset, threads=threads,
+                              global_shape=global_shape, index=index)
 
     @_inplace("ones")
-    def ones_(self, out, *, threads=None):
-        """Fill ``out`` with 1.
+    def ones_(self, out, *, seed=0, stream=0, offset=0, threads=None, global_shape=None,
+              index=None):
+        """Fill ``out`` with 1 (``seed``, ``stream``, ... checked and unused, as for ``constant_``).
 
         >>> import numpy as np, philoxinit as pxi
         >>> pxi.ones_(np.zeros(2, np.float32)).tolist()
         [1.0, 1.0]
         """
-        return self.constant_(out, 1.0, threads=threads)
+        return self.constant_(out, 1.0, seed=seed, stream=stream, offset=offset, threads=threads,
+                              global_shape=global_shape, index=index)
 
     def _rule(self, out, rule, seed, stream, offset, threads, global_shape=None, index=None):
         """Fill with the (dist, params) that ``rule(shape)`` gives; the fans of a shard come from
@@ -544,17 +615,50 @@ class InitAPI:
                                  nonlinearity=nonlinearity)
         return self._rule(out, rule, seed, stream, offset, threads, global_shape, index)
 
+    # ---- complex outputs (docs/stream.md §8) ---------------------------------------------
+
+    def complex_(self, out, dist="normal", scale=1.0, upper=2.0, *, seed=0, stream=0, offset=0,
+                 threads=None, global_shape=None, index=None):
+        """Fill a complex64/complex128 ``out`` in place; returns ``out``.
+
+        ``z = scale * rho(u1) * exp(2 pi i u2)`` with ``u1, u2`` the ``U(0, 1)`` values of
+        consecutive words (the real view ``out.view(real).reshape(out.shape + (2,))`` filled by
+        ``uniform_``); ``rho = sqrt(-log1p(-u1))`` for ``"normal"`` (``E|z|**2 = scale**2``),
+        ``sqrt(-log1p(expm1(-upper**2) u1))`` for ``"trunc_normal"`` (``|z| < upper * scale``),
+        ``sqrt(2 u1)`` for ``"uniform"`` (the disk of radius ``sqrt(2) scale``).
+
+        >>> import numpy as np, philoxinit as pxi
+        >>> z = pxi._api.complex_(np.empty(100_000, np.complex64), "normal", 0.5, seed=1)
+        >>> abs(float(np.mean(np.abs(z) ** 2)) - 0.25) < 0.01
+        True
+        """
+        from ._complex import fill_complex
+        return fill_complex(self, out, dist, scale, upper, seed=seed, stream=stream,
+                            offset=offset, threads=threads, global_shape=global_shape,
+                            index=index)
+
     # ---- the public namespace ------------------------------------------------------------
 
     def exports(self) -> dict:
         """Every public function: the in-place ones, their allocating twins, random_raw."""
-        names = {"random_raw": self.random_raw}
+        names = {"random_raw": _public(self, type(self).random_raw)}
         for name, member in inspect.getmembers(type(self)):
             if hasattr(member, "_formula"):
-                bound = getattr(self, name)
+                bound = _public(self, member)
                 names[name] = bound
                 names[name[:-1]] = _allocating_twin(bound, name, member._formula)
         return names
+
+
+def _public(api, method):
+    """``method`` bound to ``api`` under its public name, so that Python's own argument errors
+    say ``normal_()``, not ``InitAPI.normal_()``."""
+    fn = types.FunctionType(method.__code__, method.__globals__, method.__name__,
+                            method.__defaults__, method.__closure__)
+    fn.__kwdefaults__, fn.__doc__ = method.__kwdefaults__, method.__doc__
+    fn.__qualname__, fn.__module__ = method.__name__, method.__module__
+    fn.__dict__.update(method.__dict__)
+    return types.MethodType(fn, api)
 
 
 def _vs_rule(shape, *, scale, mode, distribution, layout):
@@ -576,15 +680,26 @@ def _allocating_twin(inplace, name: str, formula: str):
         + [inspect.Parameter("progress", inspect.Parameter.KEYWORD_ONLY, default=False)])
 
     def twin(*args, **kwargs):
-        bound = signature.bind(*args, **kwargs)
+        try:
+            bound = signature.bind(*args, **kwargs)
+        except TypeError as exc:
+            raise TypeError(f"{name[:-1]}() {exc}") from None
         bound.apply_defaults()
         arguments = dict(bound.arguments)
         shape, dtype = arguments.pop("shape"), arguments.pop("dtype")
         progress = arguments.pop("progress")
+        if isinstance(shape, (numbers.Integral, np.integer)) and not isinstance(shape, (bool, np.bool_)):
+            shape = (shape,)
+        shape = _as_shape(shape, "shape")
         try:
-            out = np.empty(shape, dtype)
+            dtype = np.dtype(dtype)
         except TypeError as exc:
-            raise TypeError(f"shape must be a tuple of ints and dtype a NumPy dtype: {exc}") from None
+            raise TypeError(f"dtype must be a NumPy dtype, got {dtype!r}: {exc}") from None
+        if dtype.name not in _FLOAT_DTYPES:
+            raise TypeError(f"dtype must be float16, float32, float64 or bfloat16, got {dtype}")
+        if not dtype.isnative:
+            raise TypeError(f"dtype must be in the machine's byte order, got {dtype.str!r}")
+        out = np.empty(shape, dtype)
         if progress:
             from ._progress import fill_with_progress
             return fill_with_progress(inplace, out, arguments, name[:-1])

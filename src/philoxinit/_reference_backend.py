@@ -422,6 +422,32 @@ def _floor32(b: float) -> np.float32:
     return x
 
 
+def _ceil16(a: float, kind: str) -> np.float32:
+    """The smallest finite float16 (``kind="f16"``) or bfloat16 (``"bf16"``) ``>= a``, as the
+    float32 that holds it exactly: the lower clamp of a 16-bit truncated normal."""
+    x = _ceil32(a)  # every 16-bit value is a float32, so round to float32 first
+    if kind == "f16":
+        with np.errstate(over="ignore"):
+            h = np.float16(x)
+        if np.isfinite(h) and float(h) < float(x):
+            h = np.nextafter(h, np.float16(np.inf))
+        if np.isneginf(h):
+            h = -np.finfo(np.float16).max
+        return np.float32(h)
+    # bfloat16 = the high half of a float32: cut the low half toward +inf
+    bits = int(np.array(x, np.float32).view(np.uint32))
+    if np.isneginf(x):
+        bits = 0xFF7F0000                          # -(largest finite bfloat16)
+    elif bits & 0xFFFF:
+        bits = (bits & 0xFFFF0000) + (0 if bits >> 31 else 0x10000)
+    return np.array(bits, np.uint32).view(np.float32)[()]
+
+
+def _floor16(b: float, kind: str) -> np.float32:
+    """The largest finite 16-bit value ``<= b`` (see :func:`_ceil16`)."""
+    return -_ceil16(-b, kind)
+
+
 def _f32_to_bf16_bits(f: np.ndarray) -> np.ndarray:
     """bfloat16 bits of float32 values, rounded to nearest even (no NaNs occur here)."""
     bits = np.ascontiguousarray(f, dtype=np.float32).view(np.uint32)
@@ -582,8 +608,12 @@ class NumpyBackend:
     @staticmethod
     def _trunc_chunk_factory(kind, mean, std, a, b):
         tc = TruncConstants(mean, std, a, b)
-        lo32 = _ceil32(a)
-        hi32 = _floor32(b)
+        if kind in ("f16", "bf16"):
+            # clamp to the output's own values inside [a, b]: rounding a float32 that lies
+            # between two of them to 16 bits then cannot leave [a, b] (or reach inf)
+            lo32, hi32 = _ceil16(a, kind), _floor16(b, kind)
+        else:
+            lo32, hi32 = _ceil32(a), _floor32(b)
 
         def gen(words):
             u, v = _uv_float64(words) if kind == "f64" else _uv_float32(words)

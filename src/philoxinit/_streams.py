@@ -42,7 +42,9 @@ def stream_id(stream) -> int:
         except UnicodeEncodeError:
             raise ValueError(f"stream must be a str encodable as UTF-8, got {stream!r}") from None
         return int.from_bytes(hashlib.blake2b(data).digest()[:8], "little")
-    stream = _as_int(stream, "stream")
+    if isinstance(stream, (bool, np.bool_)) or not isinstance(stream, (numbers.Integral, np.integer)):
+        raise TypeError(f"stream must be an int in [0, 2**64) or a str, got {type(stream).__name__}")
+    stream = int(stream)
     if not 0 <= stream < UINT64_LIMIT:
         raise ValueError(f"stream must be in [0, 2**64) or a str, got {stream}")
     return stream

@@ -68,6 +68,12 @@ def _real(value, name: str, *, positive: bool) -> float:
     return value
 
 
+def _show(value) -> str:
+    """``repr(value)``, but a huge int as its number of digits."""
+    text = repr(value)
+    return text if len(text) <= 40 else f"an int of {len(str(abs(int(value))))} digits"
+
+
 def _shape(shape) -> tuple:
     if isinstance(shape, (str, bytes)):
         raise TypeError(f"shape must be a sequence of ints, got {type(shape).__name__}")
@@ -144,7 +150,13 @@ def calculate_gain(nonlinearity: str, param=None) -> float:
         raise ValueError(f"param (the leaky_relu negative slope) must be an int or float, got {param!r}")
     else:
         slope = int(param) if isinstance(param, numbers.Integral) else float(param)
-    return math.sqrt(2.0 / (1 + slope**2))  # torch's expression, same rounding
+        if isinstance(slope, float) and not math.isfinite(slope):
+            raise ValueError(f"param (the leaky_relu negative slope) must be finite, got {param!r}")
+    try:
+        return math.sqrt(2.0 / (1 + slope**2))  # torch's expression, same rounding
+    except OverflowError:  # slope**2 beyond the float range (torch raises OverflowError)
+        raise ValueError(f"param (the leaky_relu negative slope) is too large: param**2 "
+                         f"overflows a float, got {_show(param)}") from None
 
 
 def _fan(shape, mode: str, layout: str) -> tuple:
@@ -228,8 +240,14 @@ def _torch_rule(shape, gain, mode: str, uniform: bool) -> tuple:
 
 def _kaiming_gain(nonlinearity, a) -> float:
     # `a` (the leaky_relu slope) is checked here so a bad one is reported under its own name.
-    if isinstance(a, bool) or not isinstance(a, numbers.Real) or not math.isfinite(float(a)):
-        raise ValueError(f"a (the negative slope) must be a finite real number, got {a!r}")
+    finite = not isinstance(a, bool) and isinstance(a, numbers.Real)
+    try:
+        finite = finite and math.isfinite(float(a) ** 2)   # slope**2 is in the gain's formula
+    except OverflowError:
+        finite = False
+    if not finite:
+        raise ValueError(f"a (the negative slope) must be a finite real number with a**2 within "
+                         f"the float range, got {_show(a)}")
     return calculate_gain(nonlinearity, a)
 
 
