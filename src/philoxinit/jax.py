@@ -11,7 +11,8 @@ extra keyword, ``stream`` (an int in ``[0, 2**64)`` or a str, default 0)::
     normal(stddev=1e-2)                 N(0, stddev**2)
     truncated_normal(stddev=1e-2, lower=-2.0, upper=2.0)
                                         N(0, stddev**2) truncated to [lower*stddev, upper*stddev]
-    orthogonal(scale=1.0, column_axis=-1)
+    orthogonal(scale=1.0, column_axis=-1), delta_orthogonal(scale=1.0, column_axis=-1)
+    zeros, ones (initializers themselves), constant(value); zeros_init(), ones_init() (Flax)
 
 ``variance_scaling`` uses JAX's fans (:func:`compute_fans`, a copy of
 ``jax._src.nn.initializers._compute_fans``: axes not in ``in_axis``/``out_axis``/``batch_axis``
@@ -27,7 +28,15 @@ the standard deviation).
 
 The values are filled on the host with philoxinit's C++ core, then ``jnp.asarray(arr, dtype)``.
 ``dtype=None`` is JAX's default float dtype (float32 unless ``jax_enable_x64``); float16,
-bfloat16, float32 and float64 are supported (complex dtypes are not). With a traced key (inside
+bfloat16, float32 and float64 are supported, and complex64/complex128 where JAX takes them
+(``normal`` and ``variance_scaling`` with its rules): filled by the complex contract of
+docs/stream.md §8 (``E|z|**2`` = the real variance; ``"truncated_normal"`` truncates the modulus
+at 2 and divides by 0.95311164380491208, ``"uniform"`` fills a disk -- JAX's conventions).
+``out_sharding`` (a ``NamedSharding``, or a ``PartitionSpec`` under ``jax.set_mesh``) gives a
+sharded array: each addressable shard is filled on its own on the host (``philoxinit.jax_sharding``),
+with the same values as the unsharded result; ``orthogonal`` (which JAX refuses to shard) is
+filled whole and placed with ``jax.device_put``. Parameters such as ``stddev`` may be Python
+numbers or concrete scalar arrays (``normal(jnp.array(1.0), jnp.bfloat16)``). With a traced key (inside
 ``jax.jit``, ``jax.eval_shape`` -- which Flax's ``apply`` uses to check parameter shapes --,
 ``vmap`` or ``scan``) the fill runs on the host through ``jax.pure_callback`` when the
 computation runs, giving the same values as an eager call with that key.
@@ -66,23 +75,28 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+import philoxinit as _pxi
+
 from . import normal_, trunc_normal_, uniform_
 from ._orthogonal import orthogonal_matrix
 from ._api import _as_shape
 from ._streams import resolve_seed, stream_id
-from .jax_sharding import make_array
+from .jax_sharding import _local_index, make_array
 
 __all__ = [
     "make_array",
     "variance_scaling", "glorot_uniform", "glorot_normal", "lecun_uniform", "lecun_normal",
     "he_uniform", "he_normal", "xavier_uniform", "xavier_normal", "kaiming_uniform",
-    "kaiming_normal", "uniform", "normal", "truncated_normal", "orthogonal", "compute_fans",
-    "key_to_seed",
+    "kaiming_normal", "uniform", "normal", "truncated_normal", "orthogonal", "delta_orthogonal",
+    "zeros", "ones", "constant", "zeros_init", "ones_init", "compute_fans", "key_to_seed",
 ]
 
 # Std of a standard normal truncated to (-2, 2), as in JAX.
 _TRUNCATED_NORMAL_STD = 0.87962566103423978
+# Std of a unit-variance complex normal whose modulus is truncated at 2, as in JAX.
+_COMPLEX_TRUNCATED_NORMAL_STD = 0.95311164380491208
 _FLOAT_NAMES = ("float16", "bfloat16", "float32", "float64")
+_COMPLEX_NAMES = ("complex64", "complex128")
 _MODES = ("fan_in", "fan_out", "fan_avg", "fan_geo_avg")
 _DISTRIBUTIONS = ("truncated_normal", "normal", "uniform")
 
@@ -134,6 +148,9 @@ def compute_fans(shape, in_axis=-2, out_axis=-1, batch_axis=()) -> tuple:
     Axes not in ``in_axis``, ``out_axis`` or ``batch_axis`` form the receptive field; the fans
     are floats (``prod(shape) / in / out / batch`` times ``in`` or ``out``). A shape of fewer
     than 2 dimensions with the default ``in_axis`` raises ValueError, like JAX.
+
+    >>> compute_fans((3, 3, 16, 32))
+    (144.0, 288.0)
     """
     if isinstance(in_axis, int) and in_axis == -2 and len(shape) <= 1:
         raise ValueError(f"Can't compute input and output sizes of a {len(shape)}-dimensional"
@@ -154,55 +171,121 @@ def _shape(shape) -> tuple:
     return _as_shape(shape, "shape")
 
 
-def _np_dtype(dtype) -> np.dtype:
+def _np_dtype(dtype, complex_ok: bool) -> np.dtype:
     """The canonical (x64-aware) JAX dtype as a NumPy dtype; None -> default float."""
     dt = np.dtype(jax.dtypes.canonicalize_dtype(float if dtype is None else dtype))
-    if dt.name not in _FLOAT_NAMES:
-        raise TypeError(f"philoxinit.jax initializers produce float16, bfloat16, float32 or float64 "
-                        f"values, got dtype {dt.name}")
-    return dt
+    if dt.name in _FLOAT_NAMES or (complex_ok and dt.name in _COMPLEX_NAMES):
+        return dt
+    kinds = "float16, bfloat16, float32, float64" + (", complex64 or complex128" if complex_ok
+                                                     else " (JAX's is real-only here too)")
+    raise TypeError(f"this philoxinit.jax initializer produces {kinds} values, got dtype {dt.name}")
 
 
-def _make(fill, default_dtype, stream, name: str, doc: str):
-    """An ``init(key, shape, dtype=default_dtype, out_sharding=None)`` calling ``fill(out, seed, stream)``."""
+def _scalar(value, name: str) -> float:
+    """A Python/NumPy real or a concrete 0-d array (``jnp.array(1.0)``) as a float."""
+    if isinstance(value, jax.core.Tracer):
+        raise TypeError(f"{name} must be a concrete number, got a traced array")
+    if hasattr(value, "shape") and hasattr(value, "dtype"):
+        if np.ndim(value) != 0:
+            raise ValueError(f"{name} must be a scalar, got an array of shape {np.shape(value)}")
+        if np.iscomplexobj(value):
+            raise TypeError(f"{name} must be real, got dtype {value.dtype}")
+        value = np.asarray(value).item()
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (numbers.Real, np.floating,
+                                                                     np.integer)):
+        raise TypeError(f"{name} must be a real number or a scalar array, "
+                        f"got {type(value).__name__}")
+    return float(value)
+
+
+def _as_sharding(out_sharding):
+    """None, a ``jax.sharding.Sharding``, or a ``PartitionSpec`` read against ``jax.set_mesh``."""
+    if out_sharding is None or isinstance(out_sharding, jax.sharding.Sharding):
+        return out_sharding
+    if isinstance(out_sharding, jax.sharding.PartitionSpec):
+        mesh = jax.sharding.get_mesh()
+        if mesh.empty:
+            raise ValueError("out_sharding is a PartitionSpec but no mesh is set; use "
+                             "jax.set_mesh(mesh) or pass a NamedSharding")
+        return jax.sharding.NamedSharding(mesh, out_sharding)
+    raise TypeError("out_sharding must be a NamedSharding, a PartitionSpec or None, got "
+                    f"{type(out_sharding).__name__}")
+
+
+def _make(fill, default_dtype, stream, name: str, doc: str, *, complex_ok=False,
+          elementwise=True):
+    """An ``init(key, shape, dtype=default_dtype, out_sharding=None)`` over ``fill``.
+
+    ``fill(out, seed, stream, shard)`` writes ``out``; ``shard`` is ``{}`` or the
+    ``global_shape``/``index`` keywords of the philoxinit functions. ``elementwise`` fills can
+    run per shard; the others are filled whole and placed on the sharding.
+    """
     stream_id(stream)  # validate when the initializer is built
 
     def init(key, shape, dtype=default_dtype, out_sharding=None):
-        if out_sharding is not None:
-            raise NotImplementedError("philoxinit.jax initializers do not take out_sharding")
-        shape, np_dtype = _shape(shape), _np_dtype(dtype)
+        shape, np_dtype = _shape(shape), _np_dtype(dtype, complex_ok)
+        sharding = _as_sharding(out_sharding)
 
         def host_fill(seed):
             out = np.empty(shape, np_dtype)
-            fill(out, seed, stream)
+            fill(out, seed, stream, {})
             return out
 
         words = _key_words(key)
-        if isinstance(words, int):
-            return jnp.asarray(host_fill(words), dtype=np_dtype)
-        if not isinstance(words, jax.core.Tracer):
-            return jnp.asarray(host_fill(_seed_of_words(words)), dtype=np_dtype)
+        if isinstance(words, int) or not isinstance(words, jax.core.Tracer):
+            seed = words if isinstance(words, int) else _seed_of_words(words)
+            if sharding is None:
+                return jnp.asarray(host_fill(seed), dtype=np_dtype)
+            if not elementwise:
+                return jax.device_put(host_fill(seed), sharding)
+
+            def shard_fill(index):
+                index = _local_index(index, shape)
+                out = np.empty(tuple(s.stop - s.start for s in index), np_dtype)
+                fill(out, seed, stream, {"global_shape": shape, "index": index})
+                return out
+            return jax.make_array_from_callback(shape, sharding, shard_fill, dtype=np_dtype)
         # A traced key (jax.jit, jax.eval_shape -- as Flax's apply uses --, vmap, scan): the fill
         # runs on the host when the computation runs, with the same values as the eager call.
-        return jax.pure_callback(lambda w: host_fill(_seed_of_words(w)),
-                                 jax.ShapeDtypeStruct(shape, np_dtype), words,
-                                 vmap_method="sequential")
+        result = jax.pure_callback(lambda w: host_fill(_seed_of_words(w)),
+                                   jax.ShapeDtypeStruct(shape, np_dtype), words,
+                                   vmap_method="sequential")
+        if sharding is not None:
+            result = jax.lax.with_sharding_constraint(result, sharding)
+        return result
 
     init.__name__ = init.__qualname__ = name
     init.__doc__ = doc
     return init
 
 
+def _is_complex(out) -> bool:
+    return out.dtype.kind == "c"
+
+
 def variance_scaling(scale, mode, distribution, in_axis=-2, out_axis=-1, batch_axis=(),
                      dtype=None, *, stream=0):
-    """``jax.nn.initializers.variance_scaling`` on philoxinit (see the module docstring)."""
+    """``jax.nn.initializers.variance_scaling`` on philoxinit (see the module docstring).
+
+    ``v = scale / fan``; real: ``"truncated_normal"`` ``N(0, s**2)`` cut at ``+-2s``,
+    ``s = sqrt(v) / 0.87962566103423978``; ``"normal"`` ``N(0, v)``; ``"uniform"``
+    ``U(-sqrt(3v), sqrt(3v))``. Complex (docs/stream.md §8): the complex normal with modulus
+    cut at 2 times ``sqrt(v) / 0.95311164380491208``, the complex normal times ``sqrt(v)``, the
+    disk times ``sqrt(v)``.
+
+    >>> w = variance_scaling(2.0, "fan_in", "uniform")(0, (256, 64))
+    >>> float(abs(w).max()) < (3 * 2.0 / 256) ** 0.5
+    True
+    """
     if mode not in _MODES:
         raise ValueError(f"invalid mode for variance scaling initializer: {mode}")
     if distribution not in _DISTRIBUTIONS:
         raise ValueError(f"invalid distribution for variance scaling initializer: {distribution}")
+    scale_value = _scalar(scale, "scale")
 
-    def fill(out, seed, stream):
-        fan_in, fan_out = compute_fans(out.shape, in_axis, out_axis, batch_axis)
+    def fill(out, seed, stream, shard):
+        fan_in, fan_out = compute_fans(shard.get("global_shape", out.shape), in_axis, out_axis,
+                                       batch_axis)
         if mode == "fan_in":
             denominator = fan_in
         elif mode == "fan_out":
@@ -211,20 +294,27 @@ def variance_scaling(scale, mode, distribution, in_axis=-2, out_axis=-1, batch_a
             denominator = (fan_in + fan_out) / 2
         else:
             denominator = (fan_in * fan_out) ** 0.5
-        variance = scale / denominator
-        if distribution == "truncated_normal":
+        variance = scale_value / denominator
+        kw = dict(seed=seed, stream=stream, **shard)
+        if _is_complex(out):
+            std = math.sqrt(variance)
+            if distribution == "truncated_normal":
+                _pxi._api.complex_(out, "trunc_normal", std / _COMPLEX_TRUNCATED_NORMAL_STD, 2.0, **kw)
+            else:
+                _pxi._api.complex_(out, distribution, std, **kw)
+        elif distribution == "truncated_normal":
             std = math.sqrt(variance) / _TRUNCATED_NORMAL_STD
-            trunc_normal_(out, 0.0, std, -2.0 * std, 2.0 * std, seed=seed, stream=stream)
+            trunc_normal_(out, 0.0, std, -2.0 * std, 2.0 * std, **kw)
         elif distribution == "normal":
-            normal_(out, 0.0, math.sqrt(variance), seed=seed, stream=stream)
+            normal_(out, 0.0, math.sqrt(variance), **kw)
         else:
             limit = math.sqrt(3.0 * variance)
-            uniform_(out, -limit, limit, seed=seed, stream=stream)
+            uniform_(out, -limit, limit, **kw)
 
     return _make(fill, dtype, stream, "init",
                  f"variance_scaling({scale!r}, {mode!r}, {distribution!r}, in_axis={in_axis!r}, "
                  f"out_axis={out_axis!r}, batch_axis={batch_axis!r}) on philoxinit, "
-                 f"stream={stream!r}.")
+                 f"stream={stream!r}.", complex_ok=True)
 
 
 def _named(scale, mode, distribution, name):
@@ -246,33 +336,68 @@ he_normal = kaiming_normal = _named(2.0, "fan_in", "truncated_normal", "he_norma
 
 
 def uniform(scale=1e-2, dtype=None, *, stream=0):
-    """JAX's ``uniform``: values in ``[0, scale)`` (``[scale, 0)`` for a negative scale)."""
-    lo, hi = sorted((0.0, float(scale)))
+    """JAX's ``uniform``: values in ``[0, scale)`` (``[scale, 0)`` for a negative scale).
 
-    def fill(out, seed, stream):
-        uniform_(out, lo, hi, seed=seed, stream=stream)
+    >>> w = uniform(0.5)(0, (1000,))
+    >>> bool((w >= 0).all() and (w < 0.5).all())
+    True
+    """
+    lo, hi = sorted((0.0, _scalar(scale, "scale")))
+
+    def fill(out, seed, stream, shard):
+        uniform_(out, lo, hi, seed=seed, stream=stream, **shard)
     return _make(fill, dtype, stream, "init", f"U(0, {scale!r}) on philoxinit, stream={stream!r}.")
 
 
 def normal(stddev=1e-2, dtype=None, *, stream=0):
-    """JAX's ``normal``: ``N(0, stddev**2)``."""
-    def fill(out, seed, stream):
-        normal_(out, 0.0, stddev, seed=seed, stream=stream)
+    """JAX's ``normal``: ``N(0, stddev**2)``; complex: ``stddev`` times the complex normal with
+    ``E|z|**2 = 1`` (docs/stream.md §8).
+
+    >>> w = normal(0.02)(0, (100_000,))
+    >>> abs(float(w.std()) - 0.02) < 1e-3
+    True
+    """
+    std = _scalar(stddev, "stddev")
+
+    def fill(out, seed, stream, shard):
+        if _is_complex(out):
+            _pxi._api.complex_(out, "normal", std, seed=seed, stream=stream, **shard)
+        else:
+            normal_(out, 0.0, std, seed=seed, stream=stream, **shard)
     return _make(fill, dtype, stream, "init",
-                 f"N(0, {stddev!r}**2) on philoxinit, stream={stream!r}.")
+                 f"N(0, {stddev!r}**2) on philoxinit, stream={stream!r}.", complex_ok=True)
 
 
 def truncated_normal(stddev=1e-2, dtype=None, lower=-2.0, upper=2.0, *, stream=0):
     """JAX's ``truncated_normal``: ``N(0, stddev**2)`` cut to ``[lower*stddev, upper*stddev]``.
 
     No variance correction (like JAX): the std of the result is below ``stddev``.
+
+    >>> w = truncated_normal(1.0)(0, (1000,))
+    >>> bool((abs(w) <= 2).all())
+    True
     """
-    def fill(out, seed, stream):
-        s = float(stddev)
-        trunc_normal_(out, 0.0, s, float(lower) * s, float(upper) * s, seed=seed, stream=stream)
+    s, lo, hi = _scalar(stddev, "stddev"), _scalar(lower, "lower"), _scalar(upper, "upper")
+
+    def fill(out, seed, stream, shard):
+        trunc_normal_(out, 0.0, s, lo * s, hi * s, seed=seed, stream=stream, **shard)
     return _make(fill, dtype, stream, "init",
                  f"N(0, {stddev!r}**2) truncated to [{lower!r}, {upper!r}] stddevs on philoxinit, "
                  f"stream={stream!r}.")
+
+
+def _orthogonal_fill(out, scale, column_axis, seed, stream):
+    shape = out.shape
+    if len(shape) < 2:
+        raise ValueError("orthogonal initializer requires at least a 2D shape")
+    if out.size == 0:
+        out[...] = 0
+        return
+    n_cols = shape[column_axis]
+    n_rows = math.prod(shape) // n_cols
+    q = orthogonal_matrix(n_rows, n_cols, seed=seed, stream=stream)
+    q = q.reshape(tuple(np.delete(shape, column_axis)) + (n_cols,))
+    out[...] = scale * np.moveaxis(q, -1, column_axis)
 
 
 def orthogonal(scale=1.0, column_axis=-1, dtype=None, *, stream=0):
@@ -282,18 +407,96 @@ def orthogonal(scale=1.0, column_axis=-1, dtype=None, *, stream=0):
     ``(n_rows, n_cols)`` matrix (``philoxinit._orthogonal.orthogonal_matrix``: QR of a float64
     philoxinit normal matrix with the sign fix, JAX's recipe) is reshaped to the other axes
     followed by ``n_cols`` and ``column_axis`` moved into place. Zero-size shapes give zeros.
+
+    >>> import numpy as np
+    >>> q = np.asarray(orthogonal()(0, (4, 4)), np.float64)
+    >>> bool(np.allclose(q.T @ q, np.eye(4), atol=1e-6))
+    True
     """
-    def fill(out, seed, stream):
-        shape = out.shape
-        if len(shape) < 2:
-            raise ValueError("orthogonal initializer requires at least a 2D shape")
-        if out.size == 0:
-            return
-        n_cols = shape[column_axis]
-        n_rows = math.prod(shape) // n_cols
-        q = orthogonal_matrix(n_rows, n_cols, seed=seed, stream=stream)
-        q = q.reshape(tuple(np.delete(shape, column_axis)) + (n_cols,))
-        out[...] = float(scale) * np.moveaxis(q, -1, column_axis)
+    scale_value = _scalar(scale, "scale")
+
+    def fill(out, seed, stream, shard):
+        _orthogonal_fill(out, scale_value, column_axis, seed, stream)
     return _make(fill, dtype, stream, "init",
                  f"orthogonal(scale={scale!r}, column_axis={column_axis!r}) on philoxinit, "
-                 f"stream={stream!r}.")
+                 f"stream={stream!r}.", elementwise=False)
+
+
+def delta_orthogonal(scale=1.0, column_axis=-1, dtype=None, *, stream=0):
+    """JAX's ``delta_orthogonal``: zeros except the spatial centre, an orthogonal matrix.
+
+    The shape must be 3-, 4- or 5-D with ``shape[-1] >= shape[-2]``; element
+    ``[(k1-1)//2, ..., :, :]`` is ``orthogonal(scale, column_axis)`` of shape ``shape[-2:]``
+    (same seed and stream), every other element 0.
+
+    >>> import numpy as np
+    >>> w = np.asarray(delta_orthogonal()(0, (3, 3, 4, 4)))
+    >>> float(abs(w).sum() - abs(w[1, 1]).sum())
+    0.0
+    """
+    scale_value = _scalar(scale, "scale")
+
+    def fill(out, seed, stream, shard):
+        shape = out.shape
+        if len(shape) not in (3, 4, 5):
+            raise ValueError("Delta orthogonal initializer requires a 3D, 4D or 5D shape.")
+        if shape[-1] < shape[-2]:
+            raise ValueError("`fan_in` must be less or equal than `fan_out`. ")
+        out[...] = 0
+        centre = tuple((k - 1) // 2 for k in shape[:-2])
+        _orthogonal_fill(out[centre], scale_value, column_axis, seed, stream)
+    return _make(fill, dtype, stream, "init",
+                 f"delta_orthogonal(scale={scale!r}, column_axis={column_axis!r}) on philoxinit,"
+                 f" stream={stream!r}.", elementwise=False)
+
+
+def _default_dtype(dtype):
+    return jax.dtypes.canonicalize_dtype(float) if dtype is None else dtype
+
+
+def zeros(key, shape, dtype=None, out_sharding=None):
+    """JAX's ``zeros``: an array of zeros (``key`` is ignored), any dtype ``jnp.zeros`` takes.
+
+    >>> zeros(0, (2,)).tolist()
+    [0.0, 0.0]
+    """
+    return jnp.zeros(shape, _default_dtype(dtype), out_sharding=out_sharding)
+
+
+def ones(key, shape, dtype=None, out_sharding=None):
+    """JAX's ``ones``: an array of ones (``key`` is ignored).
+
+    >>> ones(0, (2,)).tolist()
+    [1.0, 1.0]
+    """
+    return jnp.ones(shape, _default_dtype(dtype), out_sharding=out_sharding)
+
+
+def constant(value, dtype=None):
+    """JAX's ``constant``: arrays full of ``value`` (an array broadcasts, as in ``jnp.full``).
+
+    >>> constant(-7)(0, (2,)).tolist()
+    [-7.0, -7.0]
+    """
+    def init(key, shape, dtype=dtype, out_sharding=None):
+        return jnp.full(shape, value, dtype=_default_dtype(dtype),
+                        device=_as_sharding(out_sharding))
+    return init
+
+
+def zeros_init():
+    """Flax's ``zeros_init()``: the :func:`zeros` initializer.
+
+    >>> zeros_init()(0, (2,)).tolist()
+    [0.0, 0.0]
+    """
+    return zeros
+
+
+def ones_init():
+    """Flax's ``ones_init()``: the :func:`ones` initializer.
+
+    >>> ones_init()(0, (2,)).tolist()
+    [1.0, 1.0]
+    """
+    return ones
