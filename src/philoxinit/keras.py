@@ -1,8 +1,9 @@
 """Keras 3 initializers backed by philoxinit: deterministic on every backend, device and machine.
 
 ``import philoxinit.keras`` imports Keras (``import philoxinit`` alone never does). Each class
-is a ``keras.initializers.Initializer`` with the Keras 3 name, defaults and semantics of the
-built-in one, plus two arguments, ``seed=0`` and ``stream=None``:
+subclasses the Keras 3 class of the same name (so ``isinstance(pk.HeNormal(), 
+keras.initializers.VarianceScaling)`` holds and ``EinsumDense`` adjusts its fans), takes the
+same arguments with the same defaults and meaning, plus one more, ``stream=None``:
 
 =====================  ==================================================================
 ``RandomUniform``      ``U(minval, maxval)``, defaults -0.05, 0.05
@@ -19,34 +20,37 @@ built-in one, plus two arguments, ``seed=0`` and ``stream=None``:
 ``LecunUniform``       ``VarianceScaling(1.0, "fan_in", "uniform")``
 ``LecunNormal``        ``VarianceScaling(1.0, "fan_in", "truncated_normal")``
 ``Orthogonal``         ``gain=1.0``; QR of a philoxinit normal matrix with the sign fix
+``Zeros``, ``Ones``,   Keras's own deterministic initializers, registered under this package
+``Constant``,          (no randomness to replace)
+``Identity``, ``STFT``
 =====================  ==================================================================
 
-The values are filled on the host into a NumPy array (``philoxinit``'s C++ core), then
+The random values are filled on the host into a NumPy array (``philoxinit``'s C++ core), then
 ``keras.ops.convert_to_tensor(array, dtype)``. ``dtype=None`` is ``keras.backend.floatx()``
 (``"float32"`` by default); ``"float16"``, ``"bfloat16"`` and ``"float64"`` are supported.
 
-Seeds and streams
------------------
-The values of one call are those of ``philoxinit`` with ``seed=seed`` and a stream:
+Seeds and streams (docs/frameworks.md)
+--------------------------------------
+The values of a call are ``philoxinit``'s for a seed and a stream. The seed follows Keras:
 
-* ``stream`` given (an int in ``[0, 2**64)`` or a str such as ``"dense_1/kernel"``): every
-  call uses that stream, so every call with the same shape returns the same values (like a
-  Keras initializer with an integer seed).
-* ``stream=None`` (default): call number ``k`` (0, 1, 2, ... counted per instance) uses the
-  stream ``philoxinit.stream_id(f"philoxinit.keras/call/{k}")``. One instance shared by several
-  layers thus gives each weight different values, reproducibly -- but *which* weight gets call
-  ``k`` is decided by the order in which Keras builds the variables (the build order of the
-  layers). Two separate instances with the same seed give the same values on their first
-  call. For values that depend only on the weight's name, pass ``stream="dense_1/kernel"``
-  (and a separate instance per weight).
+* ``seed=None`` (default): a seed drawn once, at construction, by Keras's own
+  ``make_default_seed`` (so ``keras.utils.set_random_seed`` makes it reproducible);
+  ``get_config()`` keeps ``None``, so a clone (``from_config``) draws a new one.
+* ``seed=<int>``: that seed (taken modulo ``2**64``); clones keep it.
+* ``seed=keras.random.SeedGenerator(...)``: every call draws the generator's next state
+  ``(s0, s1)`` and uses ``seed = (s0 mod 2**32) << 32 | (s1 mod 2**32)``: each call differs.
 
-A fresh instance (``from_config``, ``clone()``, a reloaded model) starts counting at 0.
+The stream: ``stream=`` when given (an int or a str); else, for an unseeded or
+SeedGenerator-seeded instance called by Keras while it creates a variable, the variable's path
+(``"dense_1/kernel"``), so one instance shared by several layers gives each weight its own
+values, whatever the build order; else stream 0. An int-seeded instance therefore behaves
+exactly as Keras's: the same values on every call and for every clone.
 
 Saving
 ------
 The classes are registered with ``keras.saving.register_keras_serializable(package="philoxinit")``;
-``get_config()`` includes ``seed`` and ``stream``. ``import philoxinit.keras`` before
-``keras.saving.load_model`` so Keras can find them.
+``get_config()`` is Keras's plus ``stream``, and ``from_config`` takes Keras's own configs.
+``import philoxinit.keras`` before ``keras.saving.load_model`` so Keras can find them.
 
 Example (the weights depend only on the seed and the names)::
 
@@ -60,24 +64,30 @@ Example (the weights depend only on the seed and the names)::
 from __future__ import annotations
 
 import math
+import sys
 
 import keras
 import numpy as np
+from keras.src.backend.common.variables import Variable as _KerasVariable
 
 from . import normal_, trunc_normal_, uniform_
 from ._orthogonal import orthogonal_matrix
 from ._api import _as_shape
-from ._streams import resolve_seed, stream_id
+from ._streams import stream_id
 
 __all__ = [
     "RandomUniform", "RandomNormal", "TruncatedNormal", "VarianceScaling",
     "GlorotUniform", "GlorotNormal", "HeUniform", "HeNormal", "LecunUniform", "LecunNormal",
-    "Orthogonal", "compute_fans",
+    "Orthogonal", "Zeros", "Ones", "Constant", "Identity", "STFT", "compute_fans",
 ]
 
 # Std of a standard normal truncated to (-2, 2), as in Keras.
 _TRUNCATED_NORMAL_STD = 0.87962566103423978
 _FLOAT_NAMES = ("float16", "bfloat16", "float32", "float64")
+_M32 = (1 << 32) - 1
+# Keras calls an initializer from Variable.__init__ -> _initialize_with_initializer (or
+# _deferred_initialize, or the `value` placeholder): a few frames up at most.
+_VARIABLE_FRAME_DEPTH = 6
 
 
 def _register(cls):
@@ -103,8 +113,11 @@ def _dtypes(dtype):
 def compute_fans(shape, input_axes=None, output_axes=None) -> tuple:
     """``(fan_in, fan_out)`` exactly as Keras 3's ``compute_fans`` (HWIO: ``(*receptive, in, out)``).
 
-    0-d shapes give ``(1, 1)`` and 1-d shapes ``(n, n)``, like Keras; e.g. a Conv2D kernel
-    ``(3, 3, 16, 32)`` has fans ``(144, 288)``.
+    0-d shapes give ``(1, 1)`` and 1-d shapes ``(n, n)``, like Keras; with both ``input_axes``
+    and ``output_axes`` the fans are the products of those axes.
+
+    >>> compute_fans((3, 3, 16, 32)), compute_fans((512, 8, 64), [0], [1, 2])
+    ((144, 288), (512, 512))
     """
     shape = tuple(shape)
     if input_axes is not None and output_axes is not None:
@@ -119,35 +132,58 @@ def compute_fans(shape, input_axes=None, output_axes=None) -> tuple:
     return int(shape[-2] * receptive), int(shape[-1] * receptive)
 
 
-class _PhiloxInitializer(keras.initializers.Initializer):
-    """Common part: seed/stream handling, dtype mapping, conversion to a Keras tensor."""
+def _variable_path():
+    """The path of the Keras variable whose creation called the initializer, or None."""
+    frame = sys._getframe(2)
+    for _ in range(_VARIABLE_FRAME_DEPTH):
+        if frame is None:
+            return None
+        owner = frame.f_locals.get("self")
+        if isinstance(owner, _KerasVariable):
+            return owner.path
+        frame = frame.f_back
+    return None
 
-    def __init__(self, seed=0, stream=None):
-        self.seed = resolve_seed(seed)
+
+class _Philox:
+    """Mixin: seed (Keras semantics) and stream of a call, host fill, conversion to a tensor."""
+
+    def _init_stream(self, stream):
         if stream is not None:
             stream_id(stream)  # validate now, not at the first call
         self.stream = stream
-        self._calls = 0
 
-    def _next_stream(self):
-        k, self._calls = self._calls, self._calls + 1
-        return self.stream if self.stream is not None else f"philoxinit.keras/call/{k}"
+    def _call_seed(self) -> int:
+        seed = self.seed
+        if isinstance(seed, keras.random.SeedGenerator):
+            s0, s1 = (int(v) for v in keras.ops.convert_to_numpy(seed.next()).reshape(-1)[:2])
+            return ((s0 & _M32) << 32) | (s1 & _M32)
+        return int(seed) % (1 << 64)
 
-    def _fill(self, out: np.ndarray, stream) -> None:
+    def _call_stream(self):
+        if self.stream is not None:
+            return self.stream
+        if isinstance(self._init_seed, int) and not isinstance(self._init_seed, bool):
+            return 0  # Keras: an int-seeded initializer repeats its values
+        path = _variable_path()
+        return 0 if path is None else path
+
+    def _fill(self, out: np.ndarray, seed: int, stream) -> None:
         raise NotImplementedError
 
     def __call__(self, shape, dtype=None):
         shape = _shape(shape)
         name, np_dtype = _dtypes(dtype)
         out = np.empty(shape, np_dtype)
-        self._fill(out, self._next_stream())
+        stream = self._call_stream()
+        self._fill(out, self._call_seed(), stream)
         if name == "bfloat16":
             # Exact: every bfloat16 value is a float32; not every backend takes ml_dtypes arrays.
             out = out.astype(np.float32)
         return keras.ops.convert_to_tensor(out, dtype=name)
 
     def get_config(self):
-        return {"seed": self.seed, "stream": self.stream}
+        return {**super().get_config(), "stream": self.stream}
 
     def __repr__(self):
         args = ", ".join(f"{k}={v!r}" for k, v in self.get_config().items())
@@ -155,86 +191,70 @@ class _PhiloxInitializer(keras.initializers.Initializer):
 
 
 @_register
-class RandomUniform(_PhiloxInitializer):
-    """``U(minval, maxval)`` (values in ``[minval, maxval)``), like ``keras.initializers.RandomUniform``."""
+class RandomUniform(_Philox, keras.initializers.RandomUniform):
+    """``U(minval, maxval)`` (values in ``[minval, maxval)``), like ``keras.initializers.RandomUniform``.
 
-    def __init__(self, minval=-0.05, maxval=0.05, seed=0, stream=None):
-        self.minval = minval
-        self.maxval = maxval
-        super().__init__(seed=seed, stream=stream)
+    >>> w = RandomUniform(-1.0, 1.0, seed=1)((4, 4))
+    """
 
-    def _fill(self, out, stream):
-        uniform_(out, self.minval, self.maxval, seed=self.seed, stream=stream)
+    def __init__(self, minval=-0.05, maxval=0.05, seed=None, stream=None):
+        super().__init__(minval=minval, maxval=maxval, seed=seed)
+        self._init_stream(stream)
 
-    def get_config(self):
-        return {"minval": self.minval, "maxval": self.maxval, **super().get_config()}
-
-
-@_register
-class RandomNormal(_PhiloxInitializer):
-    """``N(mean, stddev**2)``, like ``keras.initializers.RandomNormal``."""
-
-    def __init__(self, mean=0.0, stddev=0.05, seed=0, stream=None):
-        self.mean = mean
-        self.stddev = stddev
-        super().__init__(seed=seed, stream=stream)
-
-    def _fill(self, out, stream):
-        normal_(out, self.mean, self.stddev, seed=self.seed, stream=stream)
-
-    def get_config(self):
-        return {"mean": self.mean, "stddev": self.stddev, **super().get_config()}
+    def _fill(self, out, seed, stream):
+        uniform_(out, self.minval, self.maxval, seed=seed, stream=stream)
 
 
 @_register
-class TruncatedNormal(_PhiloxInitializer):
+class RandomNormal(_Philox, keras.initializers.RandomNormal):
+    """``N(mean, stddev**2)``, like ``keras.initializers.RandomNormal``.
+
+    >>> w = RandomNormal(0.0, 0.02, seed=1)((4, 4))
+    """
+
+    def __init__(self, mean=0.0, stddev=0.05, seed=None, stream=None):
+        super().__init__(mean=mean, stddev=stddev, seed=seed)
+        self._init_stream(stream)
+
+    def _fill(self, out, seed, stream):
+        normal_(out, self.mean, self.stddev, seed=seed, stream=stream)
+
+
+@_register
+class TruncatedNormal(_Philox, keras.initializers.TruncatedNormal):
     """``N(mean, stddev**2)`` truncated to ``[mean - 2 stddev, mean + 2 stddev]``, like Keras.
 
     ``stddev`` is the std before truncation (the result's std is ``0.87962566 * stddev``).
+
+    >>> w = TruncatedNormal(0.0, 0.02, seed=1)((4, 4))
     """
 
-    def __init__(self, mean=0.0, stddev=0.05, seed=0, stream=None):
-        self.mean = mean
-        self.stddev = stddev
-        super().__init__(seed=seed, stream=stream)
+    def __init__(self, mean=0.0, stddev=0.05, seed=None, stream=None):
+        super().__init__(mean=mean, stddev=stddev, seed=seed)
+        self._init_stream(stream)
 
-    def _fill(self, out, stream):
+    def _fill(self, out, seed, stream):
         mean, std = float(self.mean), float(self.stddev)
-        trunc_normal_(out, mean, std, mean - 2.0 * std, mean + 2.0 * std, seed=self.seed,
+        trunc_normal_(out, mean, std, mean - 2.0 * std, mean + 2.0 * std, seed=seed,
                       stream=stream)
-
-    def get_config(self):
-        return {"mean": self.mean, "stddev": self.stddev, **super().get_config()}
 
 
 @_register
-class VarianceScaling(_PhiloxInitializer):
+class VarianceScaling(_Philox, keras.initializers.VarianceScaling):
     """Keras 3 ``VarianceScaling``: fans of :func:`compute_fans`, ``v = scale / max(1, fan)``.
 
     ``"truncated_normal"`` (also spelled ``"normal"``, as in Keras): ``N(0, s**2)`` truncated to
     ``[-2s, 2s]``, ``s = sqrt(v) / 0.87962566103423978``; ``"untruncated_normal"``:
     ``N(0, v)``; ``"uniform"``: ``U(-sqrt(3v), sqrt(3v))``. Arithmetic in float64 like Keras.
+
+    >>> w = VarianceScaling(2.0, "fan_in", "uniform", seed=0)((256, 64))
     """
 
-    def __init__(self, scale=1.0, mode="fan_in", distribution="truncated_normal", seed=0,
-                 stream=None, input_axes=None, output_axes=None):
-        if not scale > 0.0:
-            raise ValueError(f"Argument `scale` must be positive float. Received: scale={scale}")
-        if mode not in ("fan_in", "fan_out", "fan_avg"):
-            raise ValueError(f"Invalid `mode` argument: {mode}. "
-                             "Please use one of 'fan_in', 'fan_out', 'fan_avg'")
-        distribution = str(distribution).lower()
-        if distribution == "normal":
-            distribution = "truncated_normal"
-        if distribution not in ("uniform", "truncated_normal", "untruncated_normal"):
-            raise ValueError(f"Invalid `distribution` argument: {distribution}. Please use one "
-                             "of 'uniform', 'truncated_normal', 'untruncated_normal'")
-        self.scale = scale
-        self.mode = mode
-        self.distribution = distribution
-        self.input_axes = input_axes
-        self.output_axes = output_axes
-        super().__init__(seed=seed, stream=stream)
+    def __init__(self, scale=1.0, mode="fan_in", distribution="truncated_normal", seed=None,
+                 input_axes=None, output_axes=None, stream=None):
+        super().__init__(scale=scale, mode=mode, distribution=distribution, seed=seed,
+                         input_axes=input_axes, output_axes=output_axes)
+        self._init_stream(stream)
 
     def params(self, shape) -> tuple:
         """``(dist, params)`` for ``shape`` in the form of :mod:`philoxinit.rules`."""
@@ -254,24 +274,22 @@ class VarianceScaling(_PhiloxInitializer):
         limit = math.sqrt(3.0 * scale)
         return "uniform", (-limit, limit)
 
-    def _fill(self, out, stream):
+    def _fill(self, out, seed, stream):
         dist, params = self.params(out.shape)
         fill = {"trunc_normal": trunc_normal_, "normal": normal_, "uniform": uniform_}[dist]
-        fill(out, *params, seed=self.seed, stream=stream)
-
-    def get_config(self):
-        return {"scale": self.scale, "mode": self.mode, "distribution": self.distribution,
-                "input_axes": self.input_axes, "output_axes": self.output_axes,
-                **super().get_config()}
+        fill(out, *params, seed=seed, stream=stream)
 
 
 def _named_rule(name: str, scale: float, mode: str, distribution: str, doc: str):
-    def __init__(self, seed=0, stream=None):
+    def __init__(self, seed=None, input_axes=None, output_axes=None, stream=None):
         VarianceScaling.__init__(self, scale=scale, mode=mode, distribution=distribution,
-                                 seed=seed, stream=stream)
+                                 seed=seed, input_axes=input_axes, output_axes=output_axes,
+                                 stream=stream)
 
     def get_config(self):
-        return _PhiloxInitializer.get_config(self)
+        return {"seed": keras.saving.serialize_keras_object(self._init_seed),
+                "input_axes": self.input_axes, "output_axes": self.output_axes,
+                "stream": self.stream}
 
     cls = type(name, (VarianceScaling,), {
         "__init__": __init__, "get_config": get_config, "__module__": __name__,
@@ -296,28 +314,47 @@ LecunNormal = _named_rule("LecunNormal", 1.0, "fan_in", "truncated_normal",
 
 
 @_register
-class Orthogonal(_PhiloxInitializer):
+class Orthogonal(_Philox, keras.initializers.Orthogonal):
     """Keras ``Orthogonal(gain=1.0)``: ``gain`` times a random orthogonal matrix.
 
     The shape is flattened to ``(prod(shape[:-1]), shape[-1])``; a
     ``(max(r, c), min(r, c))`` float64 philoxinit normal matrix is QR-factorized, ``q`` is
     multiplied by ``sign(diag(r))`` and transposed if ``r < c``, then reshaped to ``shape``
     (Keras's recipe; see ``philoxinit._orthogonal``). Needs at least 2 dimensions.
+
+    >>> w = Orthogonal(seed=0)((8, 8))
     """
 
-    def __init__(self, gain=1.0, seed=0, stream=None):
-        self.gain = gain
-        super().__init__(seed=seed, stream=stream)
+    def __init__(self, gain=1.0, seed=None, stream=None):
+        super().__init__(gain=gain, seed=seed)
+        self._init_stream(stream)
 
-    def _fill(self, out, stream):
+    def _fill(self, out, seed, stream):
         shape = out.shape
         if len(shape) < 2:
             raise ValueError("The tensor to initialize must be at least two-dimensional. "
                              f"Received: shape={shape} of rank {len(shape)}.")
         if out.size == 0:
             return
-        q = orthogonal_matrix(math.prod(shape[:-1]), shape[-1], seed=self.seed, stream=stream)
+        q = orthogonal_matrix(math.prod(shape[:-1]), shape[-1], seed=seed, stream=stream)
         out[...] = (float(self.gain) * q).reshape(shape)
 
-    def get_config(self):
-        return {"gain": self.gain, **super().get_config()}
+
+# The deterministic initializers: Keras's own values, registered here so that a model built
+# from philoxinit.keras names only philoxinit classes.
+Zeros = _register(type("Zeros", (keras.initializers.Zeros,), {
+    "__module__": __name__, "__doc__": "Keras ``Zeros``: 0 everywhere.\n\n>>> w = Zeros()((2, 2))"}))
+Ones = _register(type("Ones", (keras.initializers.Ones,), {
+    "__module__": __name__, "__doc__": "Keras ``Ones``: 1 everywhere.\n\n>>> w = Ones()((2, 2))"}))
+Constant = _register(type("Constant", (keras.initializers.Constant,), {
+    "__module__": __name__,
+    "__doc__": "Keras ``Constant(value=0.0)``: ``value`` (a number or an array broadcast to the "
+               "shape).\n\n>>> w = Constant(6.0)((2, 2))"}))
+Identity = _register(type("Identity", (keras.initializers.Identity,), {
+    "__module__": __name__,
+    "__doc__": "Keras ``Identity(gain=1.0)``: ``gain * eye(*shape)`` for a 2-D shape.\n\n"
+               ">>> w = Identity(2.0)((3, 3))"}))
+STFT = _register(type("STFT", (keras.initializers.STFT,), {
+    "__module__": __name__,
+    "__doc__": "Keras ``STFT(side, window, scaling, periodic)``: the real or imaginary DFT "
+               "kernel, optionally windowed.\n\n>>> w = STFT('real')((16, 1, 9))"}))
