@@ -78,7 +78,7 @@ from ._streams import stream_id
 __all__ = [
     "RandomUniform", "RandomNormal", "TruncatedNormal", "VarianceScaling",
     "GlorotUniform", "GlorotNormal", "HeUniform", "HeNormal", "LecunUniform", "LecunNormal",
-    "Orthogonal", "Zeros", "Ones", "Constant", "Identity", "STFT", "compute_fans",
+    "Orthogonal", "Zeros", "Ones", "Constant", "Identity", "STFT", "compute_fans", "get",
 ]
 
 # Std of a standard normal truncated to (-2, 2), as in Keras.
@@ -358,3 +358,23 @@ STFT = _register(type("STFT", (keras.initializers.STFT,), {
     "__module__": __name__,
     "__doc__": "Keras ``STFT(side, window, scaling, periodic)``: the real or imaginary DFT "
                "kernel, optionally windowed.\n\n>>> w = STFT('real')((16, 1, 9))"}))
+
+
+def get(identifier):
+    """``keras.initializers.get`` resolving Keras's names to the classes of this module.
+
+    A str (``"glorot_normal"``, ``"HeUniform"``, Keras's aliases such as ``"OrthogonalInitializer"``,
+    ``"normal"``, ``"zero"``) gives a new instance of the philoxinit class Keras's name stands
+    for; anything else (None, a dict, an instance, a callable, a tensor) goes to
+    ``keras.initializers.get``.
+
+    >>> type(get("glorot_normal")).__name__, get("glorot_normal").__module__
+    ('GlorotNormal', 'philoxinit.keras')
+    """
+    if isinstance(identifier, str):
+        from keras.src.initializers import ALL_OBJECTS_DICT
+        keras_cls = ALL_OBJECTS_DICT.get(identifier)
+        ours = globals().get(keras_cls.__name__) if keras_cls is not None else None
+        if isinstance(ours, type) and issubclass(ours, keras_cls):
+            return ours()
+    return keras.initializers.get(identifier)
