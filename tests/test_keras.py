@@ -233,3 +233,123 @@ def test_import_philoxinit_does_not_import_keras():
     code = ("import sys, philoxinit; import philoxinit.rules, philoxinit.reference; "
             "assert 'keras' not in sys.modules and 'jax' not in sys.modules, sorted(sys.modules)")
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+# ---- issue 15: Keras's seed semantics, class tree, clones, variable paths ----------------
+
+
+def test_seed_none_and_seed_generator_follow_keras():
+    shape = (16, 8)
+    keras.utils.set_random_seed(123)
+    a = pk.RandomNormal()
+    assert isinstance(a.seed, int) and a.get_config()["seed"] is None
+    va = np_(a(shape))
+    assert np.array_equal(va, np_(a(shape)))  # unseeded: the same values on every call
+    assert np.array_equal(va, pxi.normal(shape, mean=0.0, std=0.05, seed=a.seed, stream=0))
+    clone = pk.RandomNormal.from_config(a.get_config())
+    assert clone.seed != a.seed and not np.array_equal(va, np_(clone(shape)))
+    keras.utils.set_random_seed(123)  # Keras's global seed makes the unseeded draw repeat
+    assert pk.RandomNormal().seed == a.seed
+    gen = pk.GlorotUniform(seed=keras.random.SeedGenerator(7))
+    g0, g1 = np_(gen(shape)), np_(gen(shape))
+    assert not np.array_equal(g0, g1)
+    again = pk.GlorotUniform(seed=keras.random.SeedGenerator(7))
+    assert np.array_equal(g0, np_(again(shape))) and np.array_equal(g1, np_(again(shape)))
+    back = pk.GlorotUniform.from_config(gen.get_config())  # a serialized SeedGenerator
+    assert isinstance(back.seed, keras.random.SeedGenerator)
+    with pytest.raises(ValueError):
+        pk.RandomUniform(seed="seven")
+
+
+@pytest.mark.parametrize("ours, theirs, kwargs", [
+    (pk.GlorotUniform, keras.initializers.GlorotUniform, {}),
+    (pk.HeNormal, keras.initializers.HeNormal, {"input_axes": [0], "output_axes": [1, 2]}),
+    (pk.VarianceScaling, keras.initializers.VarianceScaling,
+     {"scale": 2.0, "mode": "fan_out", "distribution": "uniform"}),
+    (pk.RandomUniform, keras.initializers.RandomUniform, {"minval": -1.0}),
+    (pk.TruncatedNormal, keras.initializers.TruncatedNormal, {"stddev": 0.3}),
+    (pk.Orthogonal, keras.initializers.Orthogonal, {"gain": 2.0}),
+    (pk.Constant, keras.initializers.Constant, {"value": 3.0}),
+    (pk.Identity, keras.initializers.Identity, {"gain": 2.0}),
+], ids=lambda x: getattr(x, "__name__", None))
+def test_from_config_of_keras_configs_and_class_tree(ours, theirs, kwargs):
+    cfg = theirs(**kwargs).get_config()
+    init = ours.from_config(cfg)
+    assert isinstance(init, theirs)
+    assert {k: v for k, v in init.get_config().items() if k != "stream"} == cfg
+
+
+def test_variance_scaling_tree_and_axes():
+    for cls in [pk.GlorotUniform, pk.GlorotNormal, pk.HeUniform, pk.HeNormal, pk.LecunUniform,
+                pk.LecunNormal, pk.VarianceScaling]:
+        assert isinstance(cls(), keras.initializers.VarianceScaling)
+    shape = (64, 8, 16)
+    w = np_(pk.HeNormal(seed=1, input_axes=[0], output_axes=[1, 2])(shape))
+    assert w.std() == pytest.approx(math.sqrt(2 / 64), rel=0.05)
+    s = math.sqrt(2 / 64) / TN  # fans from the axes: fan_in = 64 (not 64 * 8)
+    assert np.array_equal(w, pxi.trunc_normal(shape, mean=0.0, std=s, a=-2 * s, b=2 * s,
+                                              seed=1, stream=0))
+
+
+def _mha_kernels(init):
+    mha = keras.layers.MultiHeadAttention(num_heads=8, key_dim=16, kernel_initializer=init)
+    mha.build((None, 10, 32), (None, 10, 32))
+    return [np_(d.kernel) for d in (mha.query_dense, mha.key_dense, mha.value_dense)]
+
+
+def test_multi_head_attention_fans_and_clones():
+    q, k, v = _mha_kernels(pk.LecunNormal())
+    assert q.shape == (32, 8, 16)
+    # EinsumDense sets input_axes/output_axes: fan_in = 32, std 1/sqrt(32) = 0.177
+    assert q.std() == pytest.approx(1 / math.sqrt(32), rel=0.05)
+    assert not np.array_equal(q, k) and not np.array_equal(k, v)  # unseeded clones differ
+    # seeded: Keras's own MultiHeadAttention gives identical q/k/v kernels; so do the twins
+    theirs = _mha_kernels(keras.initializers.LecunNormal(seed=0))
+    ours = _mha_kernels(pk.LecunNormal(seed=0))
+    assert np.array_equal(theirs[0], theirs[1]) and np.array_equal(ours[0], ours[1])
+
+
+def test_dense_layers_seeded_and_shared_unseeded_instances():
+    def dense_pair(first, second):
+        model = keras.Sequential([keras.Input((8,)),
+                                  keras.layers.Dense(8, kernel_initializer=first),
+                                  keras.layers.Dense(8, kernel_initializer=second)])
+        return [np_(layer.kernel) for layer in model.layers], model
+    # two GlorotUniform(seed=0): identical kernels, as with Keras's own
+    (a, b), _ = dense_pair(pk.GlorotUniform(seed=0), pk.GlorotUniform(seed=0))
+    (ka, kb), _ = dense_pair(keras.initializers.GlorotUniform(seed=0),
+                             keras.initializers.GlorotUniform(seed=0))
+    assert np.array_equal(a, b) and np.array_equal(ka, kb)
+    shared = pk.GlorotUniform(seed=0)  # one int-seeded instance: also identical, like Keras
+    (a, b), _ = dense_pair(shared, shared)
+    assert np.array_equal(a, b)
+    # one unseeded instance shared: each variable's stream is its path
+    shared = pk.GlorotUniform()
+    (a, b), model = dense_pair(shared, shared)
+    assert not np.array_equal(a, b)
+    for layer, value in zip(model.layers, (a, b)):
+        assert np.array_equal(value, pxi.glorot_uniform((8, 8), seed=shared.seed,
+                                                        stream=layer.kernel.path))
+    # a standalone call (no variable): stream 0
+    assert np.array_equal(np_(shared((8, 8))), pxi.glorot_uniform((8, 8), seed=shared.seed))
+
+
+def test_constant_initializers_and_get():
+    assert np.array_equal(np_(pk.Zeros()((2, 3))), np.zeros((2, 3)))
+    assert np.array_equal(np_(pk.Ones()((2, 3))), np.ones((2, 3)))
+    assert np.array_equal(np_(pk.Constant(6.0)((2, 3))), np.full((2, 3), 6.0))
+    assert np.array_equal(np_(pk.Constant(np.arange(3.0))((2, 3))), np.tile(np.arange(3.0), (2, 1)))
+    assert np.array_equal(np_(pk.Identity(2.0)((3, 4))), 2 * np.eye(3, 4))
+    np.testing.assert_allclose(np_(pk.STFT("real")((8, 1, 5))),
+                               np_(keras.initializers.STFT("real")((8, 1, 5))))
+    for init in [pk.Zeros(), pk.Ones(), pk.Constant(2.0), pk.Identity(), pk.STFT()]:
+        ser = keras.initializers.serialize(init)
+        assert ser["registered_name"] == f"philoxinit>{type(init).__name__}"
+        assert type(keras.initializers.deserialize(ser)) is type(init)
+    for name, cls in [("glorot_normal", pk.GlorotNormal), ("HeUniform", pk.HeUniform),
+                      ("OrthogonalInitializer", pk.Orthogonal), ("zero", pk.Zeros),
+                      ("normal", pk.RandomNormal), ("STFTInitializer", pk.STFT)]:
+        assert type(pk.get(name)) is cls
+    assert pk.get(None) is None
+    with pytest.raises(ValueError):
+        pk.get("typo")

@@ -1,7 +1,7 @@
 """Keras 3 initializers backed by philoxinit: deterministic on every backend, device and machine.
 
 ``import philoxinit.keras`` imports Keras (``import philoxinit`` alone never does). Each class
-subclasses the Keras 3 class of the same name (so ``isinstance(pk.HeNormal(), 
+subclasses the Keras 3 class of the same name (so ``isinstance(pk.HeNormal(),
 keras.initializers.VarianceScaling)`` holds and ``EinsumDense`` adjusts its fans), takes the
 same arguments with the same defaults and meaning, plus one more, ``stream=None``:
 
@@ -252,8 +252,10 @@ class VarianceScaling(_Philox, keras.initializers.VarianceScaling):
 
     def __init__(self, scale=1.0, mode="fan_in", distribution="truncated_normal", seed=None,
                  input_axes=None, output_axes=None, stream=None):
-        super().__init__(scale=scale, mode=mode, distribution=distribution, seed=seed,
-                         input_axes=input_axes, output_axes=output_axes)
+        # Not super(): in a named rule's MRO the next class is Keras's GlorotUniform etc.
+        keras.initializers.VarianceScaling.__init__(
+            self, scale=scale, mode=mode, distribution=distribution, seed=seed,
+            input_axes=input_axes, output_axes=output_axes)
         self._init_stream(stream)
 
     def params(self, shape) -> tuple:
@@ -291,7 +293,7 @@ def _named_rule(name: str, scale: float, mode: str, distribution: str, doc: str)
                 "input_axes": self.input_axes, "output_axes": self.output_axes,
                 "stream": self.stream}
 
-    cls = type(name, (VarianceScaling,), {
+    cls = type(name, (VarianceScaling, getattr(keras.initializers, name)), {
         "__init__": __init__, "get_config": get_config, "__module__": __name__,
         "__qualname__": name,
         "__doc__": f"Keras ``{name}``: ``VarianceScaling({scale}, {mode!r}, {distribution!r})``; {doc}",
@@ -375,6 +377,6 @@ def get(identifier):
         from keras.src.initializers import ALL_OBJECTS_DICT
         keras_cls = ALL_OBJECTS_DICT.get(identifier)
         ours = globals().get(keras_cls.__name__) if keras_cls is not None else None
-        if isinstance(ours, type) and issubclass(ours, keras_cls):
+        if isinstance(ours, type) and issubclass(ours, keras_cls) and ours.__module__ == __name__:
             return ours()
     return keras.initializers.get(identifier)
