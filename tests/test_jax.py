@@ -254,3 +254,102 @@ def test_flax_model():
     assert Net().apply({"params": params}, x).shape == (2, 10)  # apply re-checks shapes via eval_shape
     jitted = jax.jit(Net().init)(jax.random.key(0), x)["params"]  # host fill via pure_callback
     assert np.array_equal(np.asarray(jitted["conv"]["kernel"]), c.astype(np.float32))
+
+
+# ---- issue 15: constants, delta_orthogonal, complex, array parameters ---------------------
+
+
+def test_zeros_ones_constant_and_flax_builders():
+    key = jax.random.key(0)
+    assert np.array_equal(np.asarray(pj.zeros(key, (2, 3))), np.zeros((2, 3)))
+    assert pj.zeros(key, (2, 3)).dtype == jnp.float32
+    assert pj.ones(key, (4,), jnp.float16).dtype == jnp.float16
+    assert np.array_equal(np.asarray(pj.ones(key, (4,))), np.ones(4))
+    assert np.array_equal(np.asarray(pj.constant(-7.5)(key, (2, 2))), np.full((2, 2), -7.5))
+    assert pj.constant(3, jnp.bfloat16)(key, (2,)).dtype == jnp.bfloat16
+    assert np.array_equal(np.asarray(pj.constant(jnp.arange(3.0))(key, (2, 3))),
+                          np.tile(np.arange(3.0), (2, 1)))
+    assert pj.zeros_init() is pj.zeros and pj.ones_init() is pj.ones
+    nn = pytest.importorskip("flax.linen", reason="the Flax part needs flax")
+    params = nn.Dense(5, kernel_init=pj.ones_init(), bias_init=pj.zeros_init()).init(
+        key, jnp.ones((1, 3)))["params"]
+    assert np.array_equal(np.asarray(params["kernel"]), np.ones((3, 5)))
+    assert np.array_equal(np.asarray(params["bias"]), np.zeros(5))
+
+
+@pytest.mark.parametrize("shape", [(3, 8, 8), (3, 5, 4, 6), (1, 3, 3, 2, 2)], ids=str)
+def test_delta_orthogonal(shape):
+    w = np.asarray(pj.delta_orthogonal(2.0, stream="d")(jax.random.key(1), shape), np.float64)
+    centre = tuple((k - 1) // 2 for k in shape[:-2])
+    m = w[centre]
+    np.testing.assert_allclose(m @ m.T, 4.0 * np.eye(shape[-2]), atol=1e-5)
+    assert np.abs(w).sum() == pytest.approx(np.abs(m).sum())
+    assert np.array_equal(m, np.asarray(pj.orthogonal(2.0, stream="d")(jax.random.key(1),
+                                                                        shape[-2:]), np.float64))
+    for bad in [(4, 4), (3, 3, 5, 4)]:
+        with pytest.raises(ValueError):
+            pj.delta_orthogonal()(0, bad)
+
+
+COMPLEX_CASES = [(pj.normal(0.5), "normal", lambda shape: 0.5),
+                 (pj.variance_scaling(2.0, "fan_in", "normal"), "normal",
+                  lambda shape: math.sqrt(2.0 / shape[0])),
+                 (pj.variance_scaling(1.0, "fan_avg", "uniform"), "uniform",
+                  lambda shape: math.sqrt(2.0 / sum(shape))),
+                 (pj.he_normal(), "trunc_normal",
+                  lambda shape: math.sqrt(2.0 / shape[0]) / 0.95311164380491208)]
+
+
+@pytest.mark.parametrize("case", range(len(COMPLEX_CASES)))
+def test_complex_dtypes_follow_the_contract_and_jax(case):
+    init, dist, scale_of = COMPLEX_CASES[case]
+    shape = (64, 48)
+    z = init(jax.random.key(3), shape, jnp.complex64)
+    assert z.dtype == jnp.complex64 and z.shape == shape
+    want = pxi._api.complex_(np.empty(shape, np.complex64), dist, scale_of(shape), 2.0,
+                             seed=pj.key_to_seed(jax.random.key(3)), stream=0)
+    assert np.array_equal(np.asarray(z), want)
+    # E|z|^2 as JAX's own complex sampler gives
+    jax_init = {0: jinit.normal(0.5), 1: jinit.variance_scaling(2.0, "fan_in", "normal"),
+                2: jinit.variance_scaling(1.0, "fan_avg", "uniform"), 3: jinit.he_normal()}[case]
+    theirs = np.asarray(jax_init(jax.random.key(3), (256, 48), jnp.complex64))
+    ours = np.asarray(init(jax.random.key(3), (256, 48), jnp.complex64))
+    assert np.mean(np.abs(ours) ** 2) == pytest.approx(np.mean(np.abs(theirs) ** 2), rel=0.06)
+    assert stats.ks_2samp(np.abs(ours).ravel(), np.abs(theirs).ravel()).pvalue > 1e-3
+    for bad in [pj.uniform(), pj.truncated_normal(), pj.orthogonal()]:
+        with pytest.raises(TypeError):
+            bad(0, shape, jnp.complex64)
+
+
+def test_array_valued_parameters():
+    one = jnp.array(1.0, dtype=jnp.float32)
+    for ours, plain in [(pj.normal(one, jnp.bfloat16), pj.normal(1.0, jnp.bfloat16)),
+                        (pj.uniform(one, jnp.bfloat16), pj.uniform(1.0, jnp.bfloat16)),
+                        (pj.truncated_normal(one, jnp.bfloat16),
+                         pj.truncated_normal(1.0, jnp.bfloat16))]:
+        a = ours(jax.random.key(2), (4, 4))
+        assert a.dtype == jnp.bfloat16
+        assert np.array_equal(np.asarray(a), np.asarray(plain(jax.random.key(2), (4, 4))))
+    assert pj.normal(np.float32(0.5))(0, (3,)).dtype == jnp.float32
+    with pytest.raises(ValueError, match="stddev"):
+        pj.normal(jnp.ones(3))
+    with pytest.raises(TypeError, match="stddev"):
+        pj.normal("big")
+
+
+def test_out_sharding_on_one_device():
+    from jax.sharding import NamedSharding, PartitionSpec as P
+    mesh = jax.make_mesh((1,), ("x",))
+    key = jax.random.key(4)
+    for init in [pj.glorot_uniform(), pj.normal(0.1), pj.orthogonal(), pj.constant(2.0)]:
+        plain = np.asarray(init(key, (8, 4)))
+        sharded = init(key, (8, 4), out_sharding=NamedSharding(mesh, P("x")))
+        assert isinstance(sharded.sharding, NamedSharding)
+        assert np.array_equal(np.asarray(sharded), plain)
+    with jax.set_mesh(mesh):
+        s = pj.he_normal()(key, (8, 4), out_sharding=P("x", None))
+    assert np.array_equal(np.asarray(s), np.asarray(pj.he_normal()(key, (8, 4))))
+    with pytest.raises(ValueError, match="mesh"):
+        pj.he_normal()(key, (8, 4), out_sharding=P("x"))
+    with pytest.raises(TypeError, match="out_sharding"):
+        pj.he_normal()(key, (8, 4), out_sharding="x")

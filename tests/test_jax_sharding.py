@@ -79,7 +79,34 @@ CODE = textwrap.dedent(r'''
         assert "std" in str(e)
     else:
         raise AssertionError("std=-1 accepted")
-    print(json.dumps({"checked": checked, "jax": jax.__version__}))
+    # philoxinit.jax initializers with out_sharding: per-shard fills == the unsharded result
+    import jax.numpy as jnp
+    import philoxinit.jax as pj
+    key = jax.random.key(3)
+    inits = [pj.glorot_uniform(), pj.normal(0.5), pj.variance_scaling(2.0, "fan_in", "uniform"),
+             pj.truncated_normal(0.1), pj.orthogonal(), pj.constant(1.5)]
+    sharded_checked = 0
+    for init in inits:
+        for spec, shape, dtype in [(P("x", "y"), (8, 6), jnp.float32),
+                                   (P(None, ("x", "y")), (3, 8), jnp.bfloat16),
+                                   (P("y"), (4, 4), jnp.complex64)]:
+            if dtype == jnp.complex64 and init in inits[3:]:
+                continue
+            want = np.asarray(init(key, shape, dtype))
+            arr = init(key, shape, dtype, out_sharding=NamedSharding(mesh2, spec))
+            assert arr.sharding == NamedSharding(mesh2, spec), arr.sharding
+            assert np.asarray(arr).tobytes() == want.tobytes(), (init, spec)
+            for shard in arr.addressable_shards:
+                assert np.asarray(shard.data).tobytes() == \
+                    np.ascontiguousarray(want[shard.index]).tobytes()
+            sharded_checked += 1
+    with jax.set_mesh(mesh2):
+        arr = pj.he_normal()(key, (8, 6), out_sharding=P("x", "y"))
+        jitted = jax.jit(lambda k: pj.he_normal()(k, (8, 6), out_sharding=P("x", "y")))(key)
+    want = np.asarray(pj.he_normal()(key, (8, 6)))
+    assert np.asarray(arr).tobytes() == want.tobytes()
+    assert np.asarray(jitted).tobytes() == want.tobytes()
+    print(json.dumps({"checked": checked, "sharded": sharded_checked, "jax": jax.__version__}))
 ''')
 
 
@@ -91,6 +118,7 @@ def test_make_array_matches_unsharded_fill():
     assert proc.returncode == 0, proc.stderr[-4000:]
     result = json.loads(proc.stdout.strip().splitlines()[-1])
     assert result["checked"] == 70
+    assert result["sharded"] == 15
 
 
 def test_import_does_not_import_jax_into_philoxinit():

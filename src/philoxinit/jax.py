@@ -224,7 +224,6 @@ def _make(fill, default_dtype, stream, name: str, doc: str, *, complex_ok=False,
 
     def init(key, shape, dtype=default_dtype, out_sharding=None):
         shape, np_dtype = _shape(shape), _np_dtype(dtype, complex_ok)
-        sharding = _as_sharding(out_sharding)
 
         def host_fill(seed):
             out = np.empty(shape, np_dtype)
@@ -234,6 +233,7 @@ def _make(fill, default_dtype, stream, name: str, doc: str, *, complex_ok=False,
         words = _key_words(key)
         if isinstance(words, int) or not isinstance(words, jax.core.Tracer):
             seed = words if isinstance(words, int) else _seed_of_words(words)
+            sharding = _as_sharding(out_sharding)
             if sharding is None:
                 return jnp.asarray(host_fill(seed), dtype=np_dtype)
             if not elementwise:
@@ -250,8 +250,11 @@ def _make(fill, default_dtype, stream, name: str, doc: str, *, complex_ok=False,
         result = jax.pure_callback(lambda w: host_fill(_seed_of_words(w)),
                                    jax.ShapeDtypeStruct(shape, np_dtype), words,
                                    vmap_method="sequential")
-        if sharding is not None:
-            result = jax.lax.with_sharding_constraint(result, sharding)
+        if out_sharding is not None:
+            # Under jit a PartitionSpec is read against the abstract mesh by JAX itself.
+            if not isinstance(out_sharding, (jax.sharding.Sharding, jax.sharding.PartitionSpec)):
+                _as_sharding(out_sharding)  # the TypeError naming out_sharding
+            result = jax.lax.with_sharding_constraint(result, out_sharding)
         return result
 
     init.__name__ = init.__qualname__ = name
