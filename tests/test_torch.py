@@ -29,8 +29,14 @@ def test_import_philoxinit_does_not_import_torch():
 
 def test_docstring_examples():
     import doctest
-    result = doctest.testmod(pt, optionflags=doctest.ELLIPSIS)
-    assert result.attempted > 20 and result.failed == 0
+    import importlib
+    import pkgutil
+    attempted = failed = 0
+    for info in [None] + list(pkgutil.iter_modules(pt.__path__)):
+        mod = pt if info is None else importlib.import_module(f"philoxinit.torch.{info.name}")
+        result = doctest.testmod(mod, optionflags=doctest.ELLIPSIS)
+        attempted, failed = attempted + result.attempted, failed + result.failed
+    assert attempted > 20 and failed == 0
 
 
 def _ks(ours, theirs):
