@@ -1,6 +1,7 @@
 """The ``philoxinit`` command line, run as a user would (``python -m philoxinit.cli`` and the
 ``philoxinit`` console script when it is on PATH)."""
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -127,3 +128,55 @@ def test_public_functions_have_docstrings():
         if (inspect.isfunction(obj) or inspect.isclass(obj)) and not name.startswith("_") \
                 and getattr(obj, "__module__", None) == cli.__name__:
             assert inspect.getdoc(obj), name
+
+
+# ---------------------------------------------------------------- issue 11: help, demo, pipes
+
+def test_help_shows_each_default_once_and_none_for_required(cmd):
+    for sub in ("bench", "demo", "checkpoint"):
+        r = run(cmd, sub, "--help")
+        assert r.returncode == 0, r.stderr
+        text = " ".join(r.stdout.split())              # argparse wraps lines
+        assert "(default: None)" not in text and "(default: False)" not in text, (sub, text)
+        assert ") (default:" not in text, (sub, text)  # no second default after the help's own
+    text = " ".join(run(cmd, "bench", "--help").stdout.split())
+    assert "(default: all available CPUs)" in text and "(default: 3)" in text
+    text = " ".join(run(cmd, "checkpoint", "--help").stdout.split())
+    assert "--out FILE the .safetensors file to write --seed" in text  # required: no default
+
+
+def test_top_level_description_names_every_command(cmd):
+    text = " ".join(run(cmd, "--help").stdout.split())
+    for sub in ("bench", "info", "demo", "checkpoint"):
+        assert f"{sub} (" in text, text
+
+
+def test_demo_json_writes_no_figure_unless_asked(cmd, tmp_path):
+    (tmp_path / "variance.png").write_bytes(b"the user's own file")
+    r = subprocess.run([*cmd, "demo", "--json", "--width", "16", "--depth", "3", "--batch", "20"],
+                       capture_output=True, text=True, timeout=120, cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    assert json.loads(r.stdout)["figure"] is None
+    assert (tmp_path / "variance.png").read_bytes() == b"the user's own file"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["variance.png"]
+    r = subprocess.run([*cmd, "demo", "--width", "16", "--depth", "3", "--batch", "20"],
+                       capture_output=True, text=True, timeout=120, cwd=tmp_path)
+    assert r.returncode == 0 and "no figure: pass --out" in r.stdout, r.stdout + r.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["variance.png"]
+
+
+@pytest.mark.parametrize("args", [("info",), ("bench", "--params", "1e4", "--repeat", "1",
+                                              "--no-torch", "--json"),
+                                  ("demo", "--json", "--width", "16", "--depth", "3",
+                                   "--batch", "20")])
+def test_closed_pipe_exits_quietly(cmd, args):
+    """``philoxinit ... | head`` when head has gone: no traceback, SIGPIPE's status (141)."""
+    read_end, write_end = os.pipe()
+    os.close(read_end)                                  # every write now fails with EPIPE
+    try:
+        r = subprocess.run([*cmd, *args], stdout=write_end, stderr=subprocess.PIPE, text=True,
+                           timeout=120)
+    finally:
+        os.close(write_end)
+    assert "Traceback" not in r.stderr and "BrokenPipeError" not in r.stderr, r.stderr
+    assert r.returncode in (0, cli.BROKEN_PIPE_STATUS), (r.returncode, r.stderr)

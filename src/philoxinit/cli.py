@@ -145,11 +145,29 @@ def run_subcommand(name: str, add_parser, argv=None, prog: str = "philoxinit") -
     """Run one subcommand on its own (``python -m philoxinit.<name>``): exit 2 on bad arguments."""
     parser = argparse.ArgumentParser(prog=prog)
     add_parser(parser.add_subparsers(dest="command"))
+    _quiet_formatters(parser)
     try:
         args = parser.parse_args([name, *(sys.argv[1:] if argv is None else argv)])
     except SystemExit as exc:
         return exc.code if isinstance(exc.code, int) else 2
-    return args.func(args)
+    try:
+        return args.func(args)
+    except BrokenPipeError:
+        return _broken_pipe()
+
+
+BROKEN_PIPE_STATUS = 141  # 128 + SIGPIPE: what a C tool killed by the closed pipe returns
+
+
+def _broken_pipe() -> int:
+    """The reader (``| head``) has gone: no traceback, and none at exit when Python flushes
+    stdout again; the shell's status for a tool stopped by SIGPIPE."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass
+    return BROKEN_PIPE_STATUS
 
 
 def _seed(text: str) -> int:
@@ -193,12 +211,35 @@ def available_cpus() -> int:
         return os.cpu_count() or 1
 
 
+class HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
+    """Appends "(default: ...)" only where there is one to tell: not for flags, required
+    options, a None default, or a help text that already states its default."""
+
+    def _get_help_string(self, action):
+        text = action.help or ""
+        if action.required or action.default is None or action.default is False \
+                or "default" in text:
+            return text
+        return super()._get_help_string(action)
+
+
+def _quiet_formatters(parser: argparse.ArgumentParser) -> None:
+    parser.formatter_class = HelpFormatter
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for sub in action.choices.values():
+                sub.formatter_class = HelpFormatter
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The ``philoxinit`` argument parser (subcommands ``bench`` and ``info``)."""
     from . import __version__
     parser = argparse.ArgumentParser(
         prog="philoxinit",
-        description="Deterministic Philox4x32-10 weight initialization: benchmarks and build info.")
+        description="Deterministic Philox4x32-10 weight initialization. Commands: bench "
+                    "(values/s of every rule vs NumPy and torch), info (ISA, threads, build), "
+                    "demo (std of activations through a deep MLP per init rule), checkpoint "
+                    "(a safetensors file of initialized weights).")
     parser.add_argument("--version", action="version", version=f"philoxinit {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="{bench,info,demo,checkpoint}")
 
@@ -216,7 +257,8 @@ def build_parser() -> argparse.ArgumentParser:
                        help="threads for philoxinit and torch (default: all available CPUs)")
     bench.add_argument("--rules", type=_rule_list, default=list(DEFAULT_RULES),
                        metavar="R1,R2,...",
-                       help=f"comma-separated rules from: {', '.join(RULES)}")
+                       help=f"comma-separated rules from: {', '.join(RULES)} "
+                            f"(default: {','.join(DEFAULT_RULES)})")
     bench.add_argument("--repeat", type=_positive_int(1000), default=3, metavar="K",
                        help="report the best of K timings")
     bench.add_argument("--json", action="store_true", help="machine-readable output on stdout")
@@ -228,6 +270,7 @@ def build_parser() -> argparse.ArgumentParser:
     from . import checkpoint, demo  # their own modules: each registers itself, with func=
     demo.add_parser(sub)
     checkpoint.add_parser(sub)
+    _quiet_formatters(parser)
     return parser
 
 
@@ -669,6 +712,8 @@ def main(argv: Optional[list] = None) -> int:
     except SystemExit as exc:  # argparse: --help / --version (0) and usage errors (2)
         code = exc.code
         return code if isinstance(code, int) else (0 if code is None else 2)
+    except BrokenPipeError:
+        return _broken_pipe()
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130

@@ -135,8 +135,9 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
                     "N(0,1), N(0,0.01^2), Xavier normal and He normal weights from philoxinit: "
                     "prints a table and, with matplotlib, saves the figure.",
         formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-    p.add_argument("--out", default="variance.png", metavar="PNG",
-                   help="where to save the figure (needs matplotlib)")
+    p.add_argument("--out", default=None, metavar="PNG",
+                   help="save the figure there (needs matplotlib); without --out no file is "
+                        "written")
     p.add_argument("--width", type=_positive(8192), default=512, help="units per layer")
     p.add_argument("--depth", type=_positive(1000), default=50, help="number of layers")
     p.add_argument("--batch", type=_positive(100_000), default=1000, help="inputs per batch")
@@ -158,7 +159,7 @@ def run(args) -> int:
     except ImportError:
         have_plot = False
     saved = None
-    if have_plot:
+    if have_plot and args.out:
         try:
             plot(stds, args.out, args.width, args.depth, args.batch, args.seed)
             saved = args.out
@@ -177,9 +178,11 @@ def run(args) -> int:
         print()
         if saved:
             print(f"figure saved to {saved}")
+        elif not args.out:
+            print("no figure: pass --out variance.png to save one")
         else:
             print(f"no figure: matplotlib is not installed ({PLOT_HINT})")
-    if not saved and args.json:
+    if args.out and not saved and args.json:
         print(f"philoxinit demo: no figure: {PLOT_HINT}", file=sys.stderr)
     return 0
 
