@@ -21,6 +21,19 @@ PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 SAFETENSORS_DTYPES = {"F64": "float64", "F32": "float32", "F16": "float16", "BF16": "bfloat16"}
 
 
+def no_transformers_env():
+    """An environment in which ``import transformers`` fails: the checkpoint command then
+    writes its built-in Llama layout (what these tests check)."""
+    import tempfile
+    d = tempfile.mkdtemp(prefix="no-transformers-")
+    os.makedirs(os.path.join(d, "transformers"))
+    with open(os.path.join(d, "transformers", "__init__.py"), "w") as f:
+        f.write("raise ImportError('transformers blocked for a test')\n")
+    env = dict(os.environ)
+    env["PYTHONPATH"] = d + os.pathsep + env.get("PYTHONPATH", "")
+    return env
+
+
 def run(*args, timeout=120, env=None):
     return subprocess.run([*CLI, *args], capture_output=True, text=True, timeout=timeout, env=env)
 
@@ -317,8 +330,9 @@ TINY_LLAMA = {
 def test_checkpoint_tiny_llama_config(tmp_path):
     spec = write_json(tmp_path / "config.json", TINY_LLAMA)
     out = tmp_path / "llama.safetensors"
-    r = run("checkpoint", spec, "--out", str(out), "--seed", "0")
+    r = run("checkpoint", spec, "--out", str(out), "--seed", "0", env=no_transformers_env())
     assert r.returncode == 0, r.stderr
+    assert "transformers is not installed" in r.stderr
     entries = llama_entries(TINY_LLAMA, "bfloat16")
     assert len(entries) == 1 + 2 * 9 + 2
     assert f"{len(entries)} tensors" in r.stdout and "llama SPEC" in r.stdout
@@ -338,7 +352,8 @@ def test_checkpoint_llama_variants(tmp_path, changes, dtype):
     cfg = {k: v for k, v in cfg.items() if v is not None}
     spec = write_json(tmp_path / "config.json", cfg)
     out = tmp_path / "llama.safetensors"
-    r = run("checkpoint", spec, "--out", str(out), "--seed", "5", "--no-progress")
+    r = run("checkpoint", spec, "--out", str(out), "--seed", "5", "--no-progress",
+            env=no_transformers_env())
     assert r.returncode == 0, r.stderr
     entries = llama_entries(cfg, dtype)
     check_file_matches(out, entries, seed=5)
@@ -349,7 +364,8 @@ def test_checkpoint_llama_variants(tmp_path, changes, dtype):
 def test_checkpoint_dtype_option_overrides_config(tmp_path):
     spec = write_json(tmp_path / "config.json", TINY_LLAMA)
     out = tmp_path / "llama.safetensors"
-    r = run("checkpoint", spec, "--out", str(out), "--dtype", "float32", "--no-progress")
+    r = run("checkpoint", spec, "--out", str(out), "--dtype", "float32", "--no-progress",
+            env=no_transformers_env())
     assert r.returncode == 0, r.stderr
     check_file_matches(out, llama_entries(TINY_LLAMA, "float32"), seed=0)
 
@@ -379,7 +395,7 @@ def test_checkpoint_bad_spec_exits_2(tmp_path, spec, message):
     path = tmp_path / "spec.json"
     path.write_text(spec if isinstance(spec, str) else json.dumps(spec))
     out = tmp_path / "m.safetensors"
-    r = run("checkpoint", str(path), "--out", str(out))
+    r = run("checkpoint", str(path), "--out", str(out), env=no_transformers_env())
     assert r.returncode == 2, (r.stdout, r.stderr)
     assert "philoxinit checkpoint: error:" in r.stderr and message in r.stderr, r.stderr
     assert r.stdout == "" and not out.exists() and os.listdir(tmp_path) == ["spec.json"]
@@ -389,8 +405,12 @@ def test_checkpoint_missing_spec_and_bad_out(tmp_path):
     r = run("checkpoint", str(tmp_path / "nope.json"), "--out", str(tmp_path / "m.safetensors"))
     assert r.returncode == 2 and "cannot read SPEC" in r.stderr
     spec = write_json(tmp_path / "spec.json", LIST_SPEC[:1])
+    # a missing parent directory is created (like save_pretrained); one under a file cannot be
+    (tmp_path / "afile").write_text("x")
+    r = run("checkpoint", spec, "--out", str(tmp_path / "afile" / "dir" / "m.safetensors"))
+    assert r.returncode == 2 and "cannot create directory" in r.stderr
     r = run("checkpoint", spec, "--out", str(tmp_path / "no" / "dir" / "m.safetensors"))
-    assert r.returncode == 1 and "does not exist" in r.stderr
+    assert r.returncode == 0 and (tmp_path / "no" / "dir" / "m.safetensors").is_file()
     r = run("checkpoint", spec)  # --out is required
     assert r.returncode == 2 and "--out" in r.stderr
 

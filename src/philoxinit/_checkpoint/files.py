@@ -124,7 +124,8 @@ def check_out(out: str, spec_path: str) -> OutTarget:
     except FileNotFoundError:
         st = None
     except OSError as exc:
-        raise SpecError(f"--out {out!r}: {exc.strerror or exc}") from None
+        raise SpecError(f"--out {out!r}: cannot create directory "
+                        f"{os.path.dirname(path)!r}: {exc.strerror or exc}") from None
     if st is not None and not (stat.S_ISDIR(st.st_mode) or stat.S_ISREG(st.st_mode)):
         raise SpecError(f"--out {out!r} exists and is a {_kind(st.st_mode)}, not a regular "
                         "file or a directory; refusing to replace it")
