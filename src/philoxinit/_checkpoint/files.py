@@ -287,7 +287,10 @@ def write_file(path: str, layout: FileLayout, source, threads: Optional[int] = N
                     mm.close()
                 except BufferError:  # a view still alive in a traceback: drop it first
                     gc.collect()
-                    mm.close()
+                    try:
+                        mm.close()
+                    except BufferError:  # held by the propagating exception: closed by GC
+                        pass
         else:
             for entry, offset in layout.placed:
                 if entry.nbytes:

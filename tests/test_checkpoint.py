@@ -1,0 +1,190 @@
+"""``philoxinit checkpoint`` safety and layout (issue 14): refusals up front, full disks, signals,
+leftovers of killed runs, shards, dask workers, and HF models loaded by ``from_pretrained``."""
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+CLI = [sys.executable, "-m", "philoxinit.cli", "checkpoint"]
+SPEC = [{"name": f"t{k}", "shape": [64, 32], "rule": "normal"} for k in range(6)]
+
+
+def run(*args, timeout=300):
+    return subprocess.run([*CLI, *map(str, args), "--no-progress"], capture_output=True,
+                          text=True, timeout=timeout)
+
+
+def spec_file(tmp_path, obj=SPEC, name="spec.json"):
+    p = tmp_path / name
+    p.write_text(json.dumps(obj))
+    return p
+
+
+@pytest.mark.parametrize("make,message", [
+    (lambda p: os.mkfifo(p), "FIFO"),
+    (lambda p: os.mknod(p, 0o600 | __import__("stat").S_IFCHR, os.makedev(1, 3)),
+     "character device"),
+])
+def test_special_out_is_refused(tmp_path, make, message):
+    out = tmp_path / "m.safetensors"
+    try:
+        make(str(out))
+    except PermissionError:
+        pytest.skip("cannot create the special file here")
+    r = run(spec_file(tmp_path), "--out", out)
+    assert r.returncode == 2 and message in r.stderr, r.stderr
+    assert not out.is_file()
+
+
+def test_out_equal_to_spec_and_read_only_out(tmp_path):
+    spec = spec_file(tmp_path)
+    before = spec.read_bytes()
+    r = run(spec, "--out", spec)
+    assert r.returncode == 2 and "SPEC file itself" in r.stderr and spec.read_bytes() == before
+    ro = tmp_path / "ro.safetensors"
+    ro.write_bytes(b"old")
+    ro.chmod(0o444)
+    r = run(spec, "--out", ro)
+    assert r.returncode == 2 and "read-only" in r.stderr and ro.read_bytes() == b"old"
+
+
+@pytest.mark.parametrize("content,message", [
+    (b"\xff\xfe[]", "not valid UTF-8"),
+    (b"[" * 200000 + b"]" * 200000, "nested too deeply"),
+    (json.dumps({"model_type": "llama", "hidden_size": 64, "num_hidden_layers": 2,
+                 "tie_word_embeddings": "false"}).encode(), "tie_word_embeddings"),
+    (json.dumps({"model_type": "llama", "hidden_size": 64, "num_hidden_layers": 2,
+                 "num_key_value_heads": 0}).encode(), "num_key_value_heads"),
+    (json.dumps({"model_type": "llama", "hidden_size": 64, "num_hidden_layers": 2,
+                 "head_dim": 0}).encode(), "head_dim"),
+    (json.dumps({"model_type": "llama", "hidden_size": 64,
+                 "num_hidden_layers": 10**7}).encode(), "absurd"),
+    (json.dumps([{"name": "w", "shape": [2**31, 2**31, 2], "rule": "zeros"}]).encode(),
+     "2**62"),
+    (json.dumps([{"name": "w", "shape": [10**6, 10**6], "rule": "zeros"}]).encode(), "free"),
+])
+def test_bad_spec_refused_up_front(tmp_path, content, message):
+    p = tmp_path / "spec.json"
+    p.write_bytes(content)
+    out = tmp_path / "m.safetensors"
+    r = run(p, "--out", out)
+    assert r.returncode == 2 and message in r.stderr, r.stderr
+    assert sorted(os.listdir(tmp_path)) == ["spec.json"]
+
+
+def test_dev_zero_spec_refused(tmp_path):
+    r = run("/dev/zero", "--out", tmp_path / "m.safetensors")
+    assert r.returncode == 2 and "larger than 64 MB" in r.stderr
+    assert os.listdir(tmp_path) == []
+
+
+def test_shards_and_index(tmp_path):
+    r = run(spec_file(tmp_path), "--out", tmp_path / "d", "--max-shard-size", "20KB")
+    assert r.returncode == 0, r.stderr
+    index = json.loads((tmp_path / "d" / "model.safetensors.index.json").read_text())
+    files = sorted(set(index["weight_map"].values()))
+    assert files == [f"model-{k:05d}-of-00003.safetensors" for k in (1, 2, 3)]
+    assert index["metadata"]["total_size"] == 6 * 64 * 32 * 4
+    from safetensors.numpy import load_file
+    got = {}
+    for f in files:
+        got.update(load_file(str(tmp_path / "d" / f)))
+    assert sorted(got) == sorted(index["weight_map"])
+    import philoxinit as pxi
+    import numpy as np
+    assert np.array_equal(got["t3"], pxi.normal((64, 32), seed=0, stream="t3"))
+
+
+def test_workers_byte_identical(tmp_path):
+    spec = spec_file(tmp_path)
+    pytest.importorskip("dask.distributed")
+    outs = []
+    for extra in ([], ["--workers", "2"]):
+        d = tmp_path / f"d{len(outs)}"
+        r = run(spec, "--out", d, "--max-shard-size", "20KB", *extra)
+        assert r.returncode == 0, r.stderr
+        outs.append({f: (d / f).read_bytes() for f in sorted(os.listdir(d))})
+    assert outs[0] == outs[1] and len(outs[0]) == 4
+
+
+def _tmpfs(path, size):
+    path.mkdir()
+    r = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(path)],
+                       capture_output=True)
+    if r.returncode:
+        pytest.skip(f"cannot mount a tmpfs here: {r.stderr.decode().strip()}")
+
+
+def test_full_disk_is_exit_1_not_sigbus(tmp_path):
+    mnt = tmp_path / "small"
+    _tmpfs(mnt, "4m")
+    try:
+        (mnt / "filler").write_bytes(b"\0" * (3 * 2**20))
+        spec = spec_file(tmp_path, [{"name": "w", "shape": [512, 1024], "rule": "normal"}])
+        r = run(spec, "--out", mnt / "m.safetensors")
+        # refused up front (free-space check) or, if space vanished, exit 1: never a signal
+        assert r.returncode in (1, 2) and "free" in r.stderr, (r.returncode, r.stderr)
+        assert sorted(os.listdir(mnt)) == ["filler"]
+    finally:
+        subprocess.run(["umount", "-l", str(mnt)])
+
+
+@pytest.mark.parametrize("sig,status", [(signal.SIGTERM, 128 + signal.SIGTERM),
+                                        (signal.SIGINT, 130), (signal.SIGHUP, 128 + signal.SIGHUP)])
+def test_signals_remove_temp(tmp_path, sig, status):
+    spec = spec_file(tmp_path, [{"name": f"w{k}", "shape": [4096, 4096], "rule": "normal"}
+                                for k in range(24)])
+    out = tmp_path / "m.safetensors"
+    p = subprocess.Popen([*CLI, str(spec), "--out", str(out), "--no-progress"],
+                         stderr=subprocess.PIPE, text=True)
+    deadline = time.time() + 60
+    while time.time() < deadline and not any(".philoxinit-" in n for n in os.listdir(tmp_path)):
+        time.sleep(0.05)
+    p.send_signal(sig)
+    _, err = p.communicate(timeout=120)
+    assert p.returncode == status, err
+    assert sorted(os.listdir(tmp_path)) == ["spec.json"]
+
+
+def test_sigkill_leftover_removed_by_next_run(tmp_path):
+    spec = spec_file(tmp_path, [{"name": f"w{k}", "shape": [4096, 4096], "rule": "normal"}
+                                for k in range(24)])
+    out = tmp_path / "m.safetensors"
+    p = subprocess.Popen([*CLI, str(spec), "--out", str(out), "--no-progress"],
+                         stderr=subprocess.DEVNULL)
+    deadline = time.time() + 60
+    while time.time() < deadline and not any(".philoxinit-" in n for n in os.listdir(tmp_path)):
+        time.sleep(0.05)
+    p.kill()
+    p.wait()
+    assert any(".philoxinit-" in n for n in os.listdir(tmp_path))
+    small = spec_file(tmp_path, SPEC, "small.json")
+    r = run(small, "--out", out)
+    assert r.returncode == 0 and "removed 1 temp file" in r.stderr, r.stderr
+    assert sorted(os.listdir(tmp_path)) == ["m.safetensors", "small.json", "spec.json"]
+
+
+def test_hf_llama_loads_with_save_pretrained_keys(tmp_path):
+    torch = pytest.importorskip("torch")
+    transformers = pytest.importorskip("transformers")
+    cfg = {"architectures": ["LlamaForCausalLM"], "model_type": "llama", "hidden_size": 32,
+           "intermediate_size": 64, "num_hidden_layers": 2, "num_attention_heads": 4,
+           "num_key_value_heads": 2, "vocab_size": 128, "pad_token_id": 0}
+    r = run(spec_file(tmp_path, cfg, "config.json"), "--out", tmp_path / "d")
+    assert r.returncode == 0, r.stderr
+    m, info = transformers.AutoModelForCausalLM.from_pretrained(str(tmp_path / "d"),
+                                                                output_loading_info=True)
+    assert not info["missing_keys"] and not info["unexpected_keys"]
+    assert not info["mismatched_keys"]
+    assert torch.isfinite(m(torch.tensor([[1, 2, 3]])).logits).all()
+    assert m.model.embed_tokens.weight[0].abs().max() == 0
+    ref = transformers.AutoModelForCausalLM.from_config(m.config)
+    ref.save_pretrained(str(tmp_path / "ref"))
+    from safetensors import safe_open
+    with safe_open(str(tmp_path / "ref" / "model.safetensors"), "pt") as a, \
+            safe_open(str(tmp_path / "d" / "model.safetensors"), "pt") as b:
+        assert set(a.keys()) == set(b.keys())
