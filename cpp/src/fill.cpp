@@ -12,9 +12,10 @@
 #include "kernels.hpp"
 #include "simd_scalar.hpp"
 
-#ifdef _OPENMP
-#include <omp.h>
-#endif
+#include <vector>
+
+#include "first_touch.hpp"
+#include "thread_pool.hpp"
 
 namespace philoxinit {
 namespace detail {
@@ -24,6 +25,7 @@ namespace {
 // polls for interrupts; a piece is what one gen_words + transform pass handles, sized so the
 // words stay in L1.
 constexpr uint64_t kChunk = uint64_t(1) << 16;
+constexpr uint64_t kMinChunk = uint64_t(1) << 12;
 constexpr size_t kPiece = 1024;
 constexpr uint64_t kStreamBytes = uint64_t(16) << 20;
 
@@ -96,15 +98,8 @@ const KernelTable& kernels() {
   return *k;
 }
 
-int hardware_threads() {
-#ifdef _OPENMP
-  return std::max(1, omp_get_max_threads());
-#else
-  return 1;
-#endif
-}
-
 int resolve_threads(int requested) {
+  if (!threads_built()) return 1;
   if (requested > 0) return requested;
   const int t = g_threads.load();
   return t > 0 ? t : hardware_threads();
@@ -132,39 +127,69 @@ class InterruptPoller {
   std::chrono::steady_clock::time_point next_;
 };
 
-// Runs body(begin, end) over [0, n) in chunks. Small fills stay on the calling thread; the
-// result never depends on how chunks are spread over threads, because every element is a
-// function of its own index.
+// When the last fill ended: fills closer together than kBackToBack count as one burst.
+constexpr std::chrono::microseconds kBackToBack{1000};
+std::atomic<std::chrono::steady_clock::rep> g_last_fill_end{0};
+std::chrono::steady_clock::time_point last_fill_end() {
+  return std::chrono::steady_clock::time_point(
+      std::chrono::steady_clock::duration(g_last_fill_end.load(std::memory_order_relaxed)));
+}
+void note_fill_end() {
+  g_last_fill_end.store(std::chrono::steady_clock::now().time_since_epoch().count(),
+                        std::memory_order_relaxed);
+}
+
+// The chunk length for `total` elements on `threads` threads: kChunk, smaller for small fills
+// so that both cores get work (at least kMinChunk, a few microseconds of kernel time each).
+uint64_t chunk_length(uint64_t total, int threads) {
+  if (threads <= 1) return kChunk;
+  const uint64_t c = total / (uint64_t(threads) * 4);
+  return std::max(kMinChunk, std::min(kChunk, c) & ~uint64_t(63));
+}
+
+// Runs body(begin, end) over [0, total) in chunks, on the pool. The result never depends on
+// how chunks are spread over threads, because every element is a function of its own index.
 template <class Body>
-Status for_each_chunk(uint64_t n, const FillOptions& opt, Body&& body) {
-  const uint64_t chunks = (n + kChunk - 1) / kChunk;
-  const int threads = int(std::min<uint64_t>(uint64_t(resolve_threads(opt.threads)), chunks));
+Status for_each_chunk(uint64_t total, const FillOptions& opt, Body&& body) {
+  const int requested = resolve_threads(opt.threads);
+  const uint64_t chunk = chunk_length(total, requested);
+  const uint64_t chunks = (total + chunk - 1) / chunk;
+  int threads = int(std::min<uint64_t>(uint64_t(requested), chunks));
+  // Waking sleeping workers costs more than a small fill gains from them, unless fills are
+  // coming back to back (a loop over a model's tensors): then the first wake keeps them up.
+  const auto started = std::chrono::steady_clock::now();
+  if (threads > 1 && total < kChunk * uint64_t(threads) && !pool_awake() &&
+      started - last_fill_end() > kBackToBack)
+    threads = 1;
+  const struct Stamp {
+    ~Stamp() { note_fill_end(); }
+  } stamp;
   InterruptPoller interrupted(opt.interrupt);
   if (threads <= 1) {
     for (uint64_t c = 0; c < chunks; ++c) {
       if (interrupted()) return Status::interrupted;
-      body(c * kChunk, std::min(n, (c + 1) * kChunk));
+      body(c * chunk, std::min(total, (c + 1) * chunk));
     }
     return Status::ok;
   }
-#ifdef _OPENMP
-  std::atomic<uint64_t> next{0};
-  std::atomic<bool> stop{false};
-#pragma omp parallel num_threads(threads)
-  {
-    const bool caller = omp_get_thread_num() == 0;
+  struct Region {
+    Body& body;
+    InterruptPoller& interrupted;
+    uint64_t total, chunk, chunks;
+    std::atomic<uint64_t> next{0};
+    std::atomic<bool> stop{false};
+  } region{body, interrupted, total, chunk, chunks};
+  run_parallel(threads, [](void* context, int worker) {
+    Region& r = *static_cast<Region*>(context);
     for (;;) {
-      if (caller && interrupted()) stop.store(true, std::memory_order_relaxed);
-      if (stop.load(std::memory_order_relaxed)) break;
-      const uint64_t c = next.fetch_add(1, std::memory_order_relaxed);
-      if (c >= chunks) break;
-      body(c * kChunk, std::min(n, (c + 1) * kChunk));
+      if (worker == 0 && r.interrupted()) r.stop.store(true, std::memory_order_relaxed);
+      if (r.stop.load(std::memory_order_relaxed)) break;
+      const uint64_t c = r.next.fetch_add(1, std::memory_order_relaxed);
+      if (c >= r.chunks) break;
+      r.body(c * r.chunk, std::min(r.total, (c + 1) * r.chunk));
     }
-  }
-  return stop.load() ? Status::interrupted : Status::ok;
-#else
-  return for_each_chunk(n, FillOptions{1, opt.interrupt}, body);
-#endif
+  }, &region);
+  return region.stop.load() ? Status::interrupted : Status::ok;
 }
 
 size_t element_size(DType dtype) {
@@ -213,38 +238,135 @@ void for_each_segment(uint64_t begin, uint64_t end, const StreamPos& pos, Segmen
   }
 }
 
-// Runs transform32 / transform64 over the fill, piece by piece. A 32-bit-family fill of
-// kStreamBytes or more (beyond what the caches keep) writes with non-temporal stores: its pieces
-// are cut so that all but a segment's first start on a 64-byte line. Smaller fills use plain
-// stores and stay cached for whoever reads them next.
-template <class Transform32, class Transform64>
-Status fill_with(void* out, DType dtype, uint64_t n, const StreamPos& pos,
-                 const FillOptions& opt, Transform32&& t32, Transform64&& t64) {
-  check_range(n, pos);
-  const KernelTable& k = kernels();
-  char* base = static_cast<char*>(out);
-  const size_t esize = element_size(dtype);
-  const bool streaming = dtype != DType::f64 && n * esize >= kStreamBytes &&
-                         reinterpret_cast<uintptr_t>(base) % esize == 0;
-  return for_each_chunk(n, opt, [&](uint64_t begin, uint64_t end) {
-    alignas(64) uint32_t words[2 * kPiece];
-    for_each_segment(begin, end, pos, [&](uint64_t local, uint64_t global, uint64_t count) {
-      for (uint64_t i = 0; i < count;) {
-        char* dst = base + (local + i) * esize;
-        const size_t misalign = streaming ? (reinterpret_cast<uintptr_t>(dst) & 63) / esize : 0;
-        const size_t m = size_t(std::min<uint64_t>(kPiece - misalign, count - i));
-        if (dtype == DType::f64) {
-          k.gen_words(words, 2 * (global + i), 2 * m, pos.seed, pos.stream);
-          t64(words, reinterpret_cast<double*>(dst), m);
-        } else {
-          k.gen_words(words, global + i, m, pos.seed, pos.stream);
-          t32(k, words, dst, m, streaming && misalign == 0);
-        }
-        i += m;
+// One job of a batch after its checks: the kernel constants of its distribution, and how its
+// memory is written (non-temporal stores, pre-faulting).
+struct PreparedJob {
+  char* base;
+  DType dtype;
+  uint64_t n;
+  Dist dist;
+  StreamPos pos;
+  UniformParams uniform;
+  NormalParams normal;
+  TruncParams trunc;
+  double value;
+  bool streaming;
+  bool prefault;
+};
+
+PreparedJob prepare(const FillJob& job) {
+  PreparedJob p{};
+  p.base = static_cast<char*>(job.out);
+  p.dtype = job.dtype;
+  p.n = job.n;
+  p.dist = job.dist;
+  p.pos = job.pos;
+  switch (job.dist) {
+    case Dist::uniform:
+      p.uniform = make_uniform_params(job.dtype, job.params[0], job.params[1]);
+      check_range(job.n, job.pos);
+      if (job.params[0] == job.params[1]) {
+        p.dist = Dist::constant;
+        p.value = job.params[0];
       }
-    });
-    if (streaming) k.stream_fence();
+      break;
+    case Dist::normal:
+      p.normal = make_normal_params(job.dtype, job.params[0], job.params[1]);
+      check_range(job.n, job.pos);
+      break;
+    case Dist::trunc_normal:
+      p.trunc = make_trunc_params(job.dtype, job.params[0], job.params[1], job.params[2], job.params[3]);
+      check_range(job.n, job.pos);
+      break;
+    case Dist::constant:
+      p.value = job.params[0];
+      break;
+    default:
+      throw InvalidArgument("unknown distribution");
+  }
+  if (element_size(job.dtype) == 0) throw InvalidArgument("unknown dtype");
+  if (job.n && !job.out) throw InvalidArgument("null output buffer");
+  const size_t esize = element_size(job.dtype);
+  p.streaming = p.dist != Dist::constant && job.dtype != DType::f64 && job.n * esize >= kStreamBytes &&
+                reinterpret_cast<uintptr_t>(p.base) % esize == 0;
+  return p;
+}
+
+template <class T>
+void fill_typed(void* out, uint64_t begin, uint64_t end, T value) {
+  std::fill(static_cast<T*>(out) + begin, static_cast<T*>(out) + end, value);
+}
+
+void constant_range(const PreparedJob& j, uint64_t begin, uint64_t end) {
+  switch (j.dtype) {
+    case DType::f64: return fill_typed<double>(j.base, begin, end, j.value);
+    case DType::f32: return fill_typed<float>(j.base, begin, end, float(j.value));
+    case DType::f16: return fill_typed<uint16_t>(j.base, begin, end, float_to_half(float(j.value)));
+    case DType::bf16: return fill_typed<uint16_t>(j.base, begin, end, float_to_bfloat16(float(j.value)));
+  }
+}
+
+// Elements [begin, end) of one job, piece by piece. A 32-bit-family fill of kStreamBytes or
+// more (beyond what the caches keep) writes with non-temporal stores: its pieces are cut so
+// that all but a segment's first start on a 64-byte line. Smaller fills use plain stores and
+// stay cached for whoever reads them next.
+void fill_range(const KernelTable& k, const PreparedJob& j, uint64_t begin, uint64_t end) {
+  const size_t esize = element_size(j.dtype);
+  if (j.prefault) prefault_range(j.base + begin * esize, (end - begin) * esize);
+  if (j.dist == Dist::constant) return constant_range(j, begin, end);
+  alignas(64) uint32_t words[2 * kPiece];
+  for_each_segment(begin, end, j.pos, [&](uint64_t local, uint64_t global, uint64_t count) {
+    for (uint64_t i = 0; i < count;) {
+      char* dst = j.base + (local + i) * esize;
+      const size_t misalign = j.streaming ? (reinterpret_cast<uintptr_t>(dst) & 63) / esize : 0;
+      const size_t m = size_t(std::min<uint64_t>(kPiece - misalign, count - i));
+      const bool stream = j.streaming && misalign == 0;
+      if (j.dtype == DType::f64) {
+        k.gen_words(words, 2 * (global + i), 2 * m, j.pos.seed, j.pos.stream);
+        double* d = reinterpret_cast<double*>(dst);
+        switch (j.dist) {
+          case Dist::uniform: uniform64(words, d, m, j.uniform); break;
+          case Dist::normal: normal64(words, d, m, j.normal); break;
+          default: trunc64(words, d, m, j.trunc); break;
+        }
+      } else {
+        k.gen_words(words, global + i, m, j.pos.seed, j.pos.stream);
+        switch (j.dist) {
+          case Dist::uniform: k.uniform32(words, dst, m, j.dtype, stream, j.uniform); break;
+          case Dist::normal: k.normal32(words, dst, m, j.dtype, stream, j.normal); break;
+          default: k.trunc32(words, dst, m, j.dtype, stream, j.trunc); break;
+        }
+      }
+      i += m;
+    }
   });
+  if (j.streaming) k.stream_fence();
+}
+
+// The driver of every fill: the jobs laid end to end in one element space, cut into chunks
+// that may span several small jobs, spread over the pool.
+Status run_jobs(std::vector<PreparedJob>& jobs, const FillOptions& opt) {
+  const KernelTable& k = kernels();
+  std::vector<uint64_t> ends(jobs.size());  // ends[j]: where job j stops in the joint space
+  uint64_t total = 0;
+  for (size_t j = 0; j < jobs.size(); ++j) {
+    total += jobs[j].n;
+    ends[j] = total;
+  }
+  for (PreparedJob& j : jobs) j.prefault = prepare_output(j.base, j.n * element_size(j.dtype));
+  return for_each_chunk(total, opt, [&](uint64_t begin, uint64_t end) {
+    size_t j = size_t(std::upper_bound(ends.begin(), ends.end(), begin) - ends.begin());
+    for (; j < jobs.size() && begin < end; ++j) {
+      const uint64_t start = ends[j] - jobs[j].n, stop = std::min(end, ends[j]);
+      if (stop > begin) fill_range(k, jobs[j], begin - start, stop - start);
+      begin = stop;
+    }
+  });
+}
+
+Status run_one(const FillJob& job, const FillOptions& opt) {
+  std::vector<PreparedJob> jobs{prepare(job)};
+  return run_jobs(jobs, opt);
 }
 
 }  // namespace
@@ -262,73 +384,56 @@ Status random_raw(uint32_t* out, uint64_t n, const StreamPos& pos, const FillOpt
   });
 }
 
+namespace {
+FillJob make_job(void* out, DType dtype, uint64_t n, Dist dist, const StreamPos& pos,
+                 std::initializer_list<double> params) {
+  FillJob job;
+  job.out = out;
+  job.dtype = dtype;
+  job.n = n;
+  job.dist = dist;
+  job.pos = pos;
+  std::copy(params.begin(), params.end(), job.params);
+  return job;
+}
+}  // namespace
+
 Status fill_uniform(void* out, DType dtype, uint64_t n, double low, double high,
                     const StreamPos& pos, const FillOptions& opt) {
-  const UniformParams p = make_uniform_params(dtype, low, high);
-  if (low == high) {
-    check_range(n, pos);
-    return fill_constant(out, dtype, n, low, opt);
-  }
-  return fill_with(
-      out, dtype, n, pos, opt,
-      [&](const KernelTable& k, const uint32_t* w, void* o, size_t m, bool stream) {
-        k.uniform32(w, o, m, dtype, stream, p);
-      },
-      [&](const uint32_t* w, double* o, size_t m) { uniform64(w, o, m, p); });
+  return run_one(make_job(out, dtype, n, Dist::uniform, pos, {low, high}), opt);
 }
 
 Status fill_normal(void* out, DType dtype, uint64_t n, double mean, double stddev,
                    const StreamPos& pos, const FillOptions& opt) {
-  const NormalParams p = make_normal_params(dtype, mean, stddev);
-  return fill_with(
-      out, dtype, n, pos, opt,
-      [&](const KernelTable& k, const uint32_t* w, void* o, size_t m, bool stream) {
-        k.normal32(w, o, m, dtype, stream, p);
-      },
-      [&](const uint32_t* w, double* o, size_t m) { normal64(w, o, m, p); });
+  return run_one(make_job(out, dtype, n, Dist::normal, pos, {mean, stddev}), opt);
 }
 
 Status fill_trunc_normal(void* out, DType dtype, uint64_t n, double mean, double stddev,
                          double a, double b, const StreamPos& pos, const FillOptions& opt) {
-  const TruncParams p = make_trunc_params(dtype, mean, stddev, a, b);
-  return fill_with(
-      out, dtype, n, pos, opt,
-      [&](const KernelTable& k, const uint32_t* w, void* o, size_t m, bool stream) {
-        k.trunc32(w, o, m, dtype, stream, p);
-      },
-      [&](const uint32_t* w, double* o, size_t m) { trunc64(w, o, m, p); });
+  return run_one(make_job(out, dtype, n, Dist::trunc_normal, pos, {mean, stddev, a, b}), opt);
 }
-
-namespace {
-template <class T>
-Status fill_typed(void* out, uint64_t n, T value, const FillOptions& opt) {
-  T* base = static_cast<T*>(out);
-  return for_each_chunk(n, opt, [&](uint64_t begin, uint64_t end) {
-    std::fill(base + begin, base + end, value);
-  });
-}
-}  // namespace
 
 Status fill_constant(void* out, DType dtype, uint64_t n, double value, const FillOptions& opt) {
-  switch (dtype) {
-    case DType::f64: return fill_typed<double>(out, n, value, opt);
-    case DType::f32: return fill_typed<float>(out, n, float(value), opt);
-    case DType::f16: return fill_typed<uint16_t>(out, n, float_to_half(float(value)), opt);
-    case DType::bf16: return fill_typed<uint16_t>(out, n, float_to_bfloat16(float(value)), opt);
+  return run_one(make_job(out, dtype, n, Dist::constant, StreamPos{}, {value}), opt);
+}
+
+Status fill_batch(const FillJob* jobs, uint64_t count, const FillOptions& opt) {
+  std::vector<PreparedJob> prepared;
+  prepared.reserve(size_t(count));
+  for (uint64_t j = 0; j < count; ++j) {
+    try {
+      prepared.push_back(prepare(jobs[j]));
+    } catch (const InvalidArgument& e) {
+      throw InvalidArgument("job " + std::to_string(j) + ": " + e.what());
+    }
   }
-  return Status::ok;
+  return run_jobs(prepared, opt);
 }
 
 int default_threads() { return resolve_threads(0); }
 void set_default_threads(int threads) { g_threads.store(threads > 0 ? threads : 0); }
 
-bool openmp_enabled() {
-#ifdef _OPENMP
-  return true;
-#else
-  return false;
-#endif
-}
+bool openmp_enabled() { return threads_built(); }
 
 Isa best_isa() { return detect_best(); }
 Isa active_isa() { return kernels().isa; }
@@ -362,12 +467,7 @@ std::string build_info() {
 #ifdef PXI_CXX_FLAGS
   s += "; flags=" PXI_CXX_FLAGS;
 #endif
-  s += "; openmp=";
-#ifdef _OPENMP
-  s += std::to_string(_OPENMP);
-#else
-  s += "no";
-#endif
+  s += threads_built() ? "; threads=pool (spins briefly, then sleeps)" : "; threads=no";
   s += "; kernels=scalar";
 #ifdef PXI_HAVE_AVX2
   s += ",avx2";

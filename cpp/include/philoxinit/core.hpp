@@ -55,11 +55,25 @@ Status fill_trunc_normal(void* out, DType dtype, uint64_t n, double mean, double
 Status fill_constant(void* out, DType dtype, uint64_t n, double value,
                      const FillOptions& opt = {});
 
+// Many fills in one parallel pass: a model's hundreds of tensors, small ones packed together
+// into shared chunks. Job j writes exactly what the single call of its dist would write.
+// Every job is checked first; InvalidArgument for any leaves every buffer untouched.
+enum class Dist : int { uniform = 0, normal = 1, trunc_normal = 2, constant = 3 };
+struct FillJob {
+  void* out = nullptr;
+  DType dtype = DType::f32;
+  uint64_t n = 0;
+  Dist dist = Dist::uniform;
+  double params[4] = {0, 0, 0, 0};  // (low, high) / (mean, std) / (mean, std, a, b) / (value)
+  StreamPos pos;                    // unused for constant
+};
+Status fill_batch(const FillJob* jobs, uint64_t count, const FillOptions& opt = {});
+
 
 // Threads and ISA.
 int default_threads();
 void set_default_threads(int threads);  // <= 0: back to the hardware default
-bool openmp_enabled();
+bool openmp_enabled();  // historic name: whether this build runs fills on several threads
 Isa best_isa();          // the best ISA this CPU and build support
 Isa active_isa();        // what fills use now
 void set_isa(Isa isa);   // throws InvalidArgument if the CPU or build lacks it
