@@ -43,9 +43,9 @@ BUILTIN_TYPES = (None, "llama", "mistral")   # model types the built-in layout i
 # ints (None where the key is optional), flags must be JSON booleans.
 POSITIVE_INT_KEYS = ("hidden_size", "intermediate_size", "num_hidden_layers",
                      "num_attention_heads", "vocab_size", "n_embd", "n_layer", "n_head",
-                     "n_positions", "n_inner", "moe_intermediate_size", "num_local_experts",
+                     "n_positions", "moe_intermediate_size", "num_local_experts",
                      "num_experts", "num_experts_per_tok")
-OPTIONAL_POSITIVE_INT_KEYS = ("num_key_value_heads", "head_dim")
+OPTIONAL_POSITIVE_INT_KEYS = ("num_key_value_heads", "head_dim", "n_inner")
 BOOL_KEYS = ("tie_word_embeddings", "attention_bias", "mlp_bias", "use_cache")
 
 
