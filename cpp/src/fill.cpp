@@ -129,6 +129,7 @@ class InterruptPoller {
 
 // When the last fill ended: fills closer together than kBackToBack count as one burst.
 constexpr std::chrono::microseconds kBackToBack{1000};
+constexpr bool kSmallFillsAlone = true;
 std::atomic<std::chrono::steady_clock::rep> g_last_fill_end{0};
 std::chrono::steady_clock::time_point last_fill_end() {
   return std::chrono::steady_clock::time_point(
@@ -158,8 +159,11 @@ Status for_each_chunk(uint64_t total, const FillOptions& opt, Body&& body) {
   // Waking sleeping workers costs more than a small fill gains from them, unless fills are
   // coming back to back (a loop over a model's tensors): then the first wake keeps them up.
   const auto started = std::chrono::steady_clock::now();
-  if (threads > 1 && total < kChunk * uint64_t(threads) && !pool_awake() &&
-      started - last_fill_end() > kBackToBack)
+  // Measured on a loaded 2-core machine: a second thread that is preempted makes a small fill
+  // wait for it, so fills under one chunk per thread stay on the caller (the back-to-back
+  // rule above is kept for when that changes; see cpp/bench/bench_threads.cpp).
+  if (threads > 1 && total < kChunk * uint64_t(threads) &&
+      (kSmallFillsAlone || (!pool_awake() && started - last_fill_end() > kBackToBack)))
     threads = 1;
   const struct Stamp {
     ~Stamp() { note_fill_end(); }
