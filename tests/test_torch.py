@@ -245,21 +245,23 @@ MODULES = [
 @pytest.mark.parametrize("make", MODULES, ids=["Linear", "Conv1d", "Conv2d", "Conv3d",
                                                 "ConvTranspose1d", "ConvTranspose2d",
                                                 "ConvTranspose3d"])
-def test_init_module_matches_reset_parameters(make, captured):
+def test_init_module_matches_reset_parameters(make):
     torch.manual_seed(0)
     m = make()
     theirs = {k: v.clone() for k, v in m.state_dict().items()}
     report = pt.init_module(m, seed=3)
-    assert report == {"weight": "kaiming_uniform(a=sqrt(5))", "bias": "uniform(+-1/sqrt(fan_in))"}
     fan_in, _ = tinit._calculate_fan_in_and_fan_out(m.weight)   # transposed convs: weight.shape[1]
     w_bound = math.sqrt(3.0) * (tinit.calculate_gain("leaky_relu", math.sqrt(5)) / math.sqrt(fan_in))
     b_bound = 1 / math.sqrt(fan_in)
-    assert captured == [("uniform", (-w_bound, w_bound)), ("uniform", (-b_bound, b_bound))]
+    assert report == {"weight": f"uniform({-w_bound:.6g}, {w_bound:.6g})",
+                      "bias": f"uniform({-b_bound:.6g}, {b_bound:.6g})"}
     assert 0.99 * w_bound < float(m.weight.detach().abs().max()) <= w_bound
     assert float(m.bias.detach().abs().max()) <= b_bound
     assert _ks(m.weight, theirs["weight"]) > KS_P
     assert torch.equal(m.weight, pt.kaiming_uniform_(torch.empty_like(m.weight), a=math.sqrt(5),
                                                      seed=3, stream="weight"))
+    assert torch.equal(m.bias, pt.uniform_(torch.empty_like(m.bias), -b_bound, b_bound, seed=3,
+                                           stream="bias"))
 
 
 def test_init_module_embedding_and_norms():
@@ -323,8 +325,10 @@ def test_init_module_order_independent():
     rb = pt.init_module(b, seed=42)
     assert ra == rb
     _assert_same_state(a, b)
-    assert ra["0.attn.in_proj_weight"] == "xavier_uniform"
-    assert ra["0.attn.out_proj.bias"] == "zeros" and ra["0.attn.bias_k"] == "xavier_normal"
+    bound = math.sqrt(6 / (32 + 96))
+    assert ra["0.attn.in_proj_weight"] == f"uniform({-bound:.6g}, {bound:.6g})"   # xavier
+    assert ra["0.attn.out_proj.bias"] == "constant(0)"
+    assert ra["0.attn.bias_k"] == f"normal(0, {math.sqrt(2 / (32 + 32)):.6g})"   # (1, 1, 32)
     assert torch.equal(a[0].attn.out_proj.bias, torch.zeros(32))
     assert torch.equal(a[0].attn.in_proj_bias, torch.zeros(96))
     assert torch.equal(a[1].emb.weight[0], torch.zeros(32))
@@ -348,24 +352,36 @@ def test_init_module_rules():
     m = _model(ORDER, 0)
     n_layers = 2
     proj_std = 0.02 / math.sqrt(2 * n_layers)
-    rules = {"*c_proj.weight": ("normal", {"std": proj_std}),
-             "*.bias": "zeros",
+    rules = {"*c_proj.weight": ("normal", {"std": proj_std}),    # names a module: beats types
+             "*.bias": "zeros",                                  # a param-name pattern: last
              nn.Linear: ("normal", {"std": 0.02}),
+             (nn.LayerNorm, "bias"): ("constant", {"val": 0.5}),   # one parameter of a type
+             "*.weight": ("constant", {"val": 9.0}),               # loses to every type rule
              "*.emb.weight": lambda t, seed, stream: pt.normal_(t, std=0.5, seed=seed, stream=stream)}
     report = pt.init_module(m, seed=7, rules=rules, prefix="model.")
     assert report["model.0.c_proj.weight"] == "normal{'std': %r}" % proj_std
     assert report["model.0.fc.weight"] == "normal{'std': 0.02}"
-    assert report["model.0.fc.bias"] == report["model.0.ln.bias"] == "zeros"
-    assert report["model.0.ln.weight"] == "ones"
+    assert report["model.0.fc.bias"] == "normal{'std': 0.02}"      # the type beats "*.bias"
+    assert report["model.0.conv.bias"] == "zeros"
+    assert report["model.0.ln.bias"] == "constant{'val': 0.5}"
+    assert report["model.0.ln.weight"] == "constant{'val': 9.0}"
+    assert torch.equal(m[0].ln.weight, torch.full((32,), 9.0))
     assert torch.equal(m[0].c_proj.weight, pt.normal_(torch.empty(32, 128), std=proj_std, seed=7,
                                                       stream="model.0.c_proj.weight"))
     assert torch.equal(m[1].fc.weight, pt.normal_(torch.empty(128, 32), std=0.02, seed=7,
                                                   stream="model.1.fc.weight"))
-    assert torch.equal(m[0].fc.bias, torch.zeros(128))
+    assert torch.equal(m[0].conv.bias, torch.zeros(32))
     assert torch.equal(m[0].emb.weight, pt.normal_(torch.empty(100, 32), std=0.5, seed=7,
                                                    stream="model.0.emb.weight"))
-    # the pattern won over the padding row rule too
+    # the rule replaced the padding row zeroing too
     assert float(m[0].emb.weight[0].detach().abs().sum()) > 0
+    # an exact name beats everything
+    pt.init_module(m, seed=7, rules={nn.Linear: "zeros", "0.fc.weight": "ones"})
+    assert torch.equal(m[0].fc.weight, torch.ones(128, 32)) and not m[1].fc.weight.any()
+    with pytest.raises(TypeError, match="rules keys"):
+        pt.init_module(m, seed=7, rules={3: "zeros"})
+    with pytest.raises(ValueError, match="unknown init function"):
+        pt.init_module(m, seed=7, rules={"*": "bogus"})
 
 
 class Custom(nn.Module):
@@ -384,18 +400,16 @@ class NoReset(nn.Module):
         self.w = nn.Parameter(torch.full((2,), 9.0))
 
 
-def test_init_module_unknown_falls_back_with_warning():
+def test_init_module_runs_custom_code_and_names_what_nothing_writes():
     m = nn.Sequential(Custom(), NoReset())
-    with pytest.warns(UserWarning, match=r"no philoxinit rule for 0 \(Custom: scale\).*1 \(NoReset: w\)"):
-        report = pt.init_module(m, seed=0)
-    assert torch.equal(m[0].scale, torch.full((4,), 3.0))
-    assert report["0.scale"] == "Custom.reset_parameters() (torch RNG)"
-    assert report["1.w"] == "left untouched" and torch.equal(m[1].w, torch.full((2,), 9.0))
-    assert report["0.lin.weight"] == "kaiming_uniform(a=sqrt(5))"
-    with warnings.catch_warnings():
-        warnings.simplefilter("error")
-        report = pt.init_module(m, seed=0, rules={Custom: ("ones", {}), "1.w": "zeros"})
-    assert torch.equal(m[0].scale, torch.ones(4)) and torch.equal(m[1].w, torch.zeros(2))
+    with pytest.raises(ValueError, match=r"does not write 1\.w;"):
+        pt.init_module(m, seed=0)
+    report = pt.init_module(m, seed=0, rules={"1.w": "zeros"})
+    assert torch.equal(m[0].scale, torch.full((4,), 3.0)) and report["0.scale"] == "constant(3)"
+    assert torch.equal(m[1].w, torch.zeros(2))
+    assert report["0.lin.weight"].startswith("uniform(")
+    report = pt.init_module(m, seed=0, rules={Custom: ("ones", {}), "1.w": "zeros"})
+    assert torch.equal(m[0].scale, torch.ones(4))
 
 
 # ---- fast_init -------------------------------------------------------------------------------

@@ -41,9 +41,10 @@ from ._twins import (
     _ORIGINAL, _SUPPORTED)
 from ._own_init import init_module
 from ._fast_init import fast_init, _RANDOM
+from ._plan import InitPlan, plan_init
 
 __all__ = [
     "uniform_", "normal_", "trunc_normal_", "constant_", "ones_", "zeros_", "eye_", "dirac_",
     "xavier_uniform_", "xavier_normal_", "kaiming_uniform_", "kaiming_normal_", "orthogonal_",
-    "sparse_", "calculate_gain", "init_module", "fast_init",
+    "sparse_", "calculate_gain", "init_module", "fast_init", "plan_init", "InitPlan",
 ]

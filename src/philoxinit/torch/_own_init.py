@@ -1,83 +1,19 @@
-"""init_module: re-initialize a whole model on philoxinit streams named after its parameters."""
+"""init_module: run a model's own init code with every random fill on a philoxinit stream named
+after the parameter or buffer it writes (the interception is in :mod:`._session`)."""
 from __future__ import annotations
 
 import fnmatch
-import math
-import warnings
+import sys
 
 import torch
 import torch.nn as nn
 
-from .. import rules as _rules
+from .._streams import resolve_seed as _resolve_seed
+from . import _patching, _twins
 from ._dtensor import _dtensor_shard
-from . import _twins
-from ._twins import (uniform_, normal_, ones_, zeros_, kaiming_uniform_, xavier_uniform_,
-                     xavier_normal_)
+from ._session import InitSession, _Interceptor
 
-_NORMS = (nn.LayerNorm, nn.GroupNorm, nn.modules.batchnorm._NormBase) + (
-    (nn.RMSNorm,) if hasattr(nn, "RMSNorm") else ())
-_CONVS = (nn.modules.conv._ConvNd,)
-
-
-def _linear_bias(bias, weight, seed, stream):
-    fan_in = _rules.compute_fans(tuple(weight.shape), "torch")[0] if weight.dim() >= 2 else 0
-    bound = 1 / math.sqrt(fan_in) if fan_in > 0 else 0
-    uniform_(bias, -bound, bound, seed=seed, stream=stream)
-
-
-def _default_rules(module):
-    """``{param_name: (description, fn(tensor, seed, stream))}`` for the module's own parameters,
-    as its ``reset_parameters`` would initialize them, or None when the type is unknown."""
-    def kaiming_sqrt5(t, seed, stream):
-        kaiming_uniform_(t, a=math.sqrt(5), seed=seed, stream=stream)
-
-    out = {}
-    if isinstance(module, (nn.Linear,) + _CONVS):
-        w = module.weight
-        out["weight"] = ("kaiming_uniform(a=sqrt(5))", kaiming_sqrt5)
-        if getattr(module, "bias", None) is not None:
-            out["bias"] = ("uniform(+-1/sqrt(fan_in))",
-                           lambda t, seed, stream: _linear_bias(t, w, seed, stream))
-        return out
-    if isinstance(module, nn.Embedding):
-        pad = module.padding_idx
-
-        def embed(t, seed, stream):
-            normal_(t, seed=seed, stream=stream)
-            if pad is not None:
-                with torch.no_grad():
-                    shard = _dtensor_shard(t.detach())
-                    if shard is None:
-                        t[pad].fill_(0)
-                    else:   # zero the padding row where this rank holds it
-                        local, global_shape, index = shard
-                        row = pad % global_shape[0]
-                        if index[0].start <= row < index[0].stop:
-                            local[row - index[0].start].fill_(0)
-        out["weight"] = ("normal(0, 1)" + (f", row {pad} zeroed" if pad is not None else ""), embed)
-        return out
-    if isinstance(module, _NORMS):
-        if getattr(module, "weight", None) is not None:
-            out["weight"] = ("ones", lambda t, seed, stream: ones_(t))
-        if getattr(module, "bias", None) is not None:
-            out["bias"] = ("zeros", lambda t, seed, stream: zeros_(t))
-        return out
-    if isinstance(module, nn.MultiheadAttention):
-        def xu(t, seed, stream):
-            xavier_uniform_(t, seed=seed, stream=stream)
-
-        def xn(t, seed, stream):
-            xavier_normal_(t, seed=seed, stream=stream)
-        for name in ("in_proj_weight", "q_proj_weight", "k_proj_weight", "v_proj_weight"):
-            if getattr(module, name, None) is not None:
-                out[name] = ("xavier_uniform", xu)
-        if module.in_proj_bias is not None:
-            out["in_proj_bias"] = ("zeros", lambda t, seed, stream: zeros_(t))
-        for name in ("bias_k", "bias_v"):
-            if getattr(module, name, None) is not None:
-                out[name] = ("xavier_normal", xn)
-        return out
-    return None
+_CONSTANT_RULES = ("constant_", "ones_", "zeros_", "eye_", "dirac_")
 
 
 def _rule_callable(rule):
@@ -89,128 +25,295 @@ def _rule_callable(rule):
     if isinstance(rule, tuple) and rule and isinstance(rule[0], str):
         name = rule[0] if rule[0].endswith("_") else rule[0] + "_"
         kwargs = dict(rule[1]) if len(rule) > 1 else {}
-        if name not in _twins.INIT_NAMES or not name.endswith("_"):
+        if name not in _twins.INIT_NAMES:
             raise ValueError(f"unknown init function {rule[0]!r} in rules")
         fn = getattr(_twins, name)
-        if name in ("constant_", "ones_", "zeros_", "eye_", "dirac_"):
+        if name in _CONSTANT_RULES:
             return f"{name[:-1]}{kwargs or ''}", lambda t, seed, stream: fn(t, **kwargs)
         return f"{name[:-1]}{kwargs or ''}", lambda t, seed, stream: fn(t, seed=seed, stream=stream,
                                                                         **kwargs)
-    raise TypeError(f"a rule must be a callable (tensor, seed, stream) or a tuple "
-                    f"(name, kwargs), got {rule!r}")
+    raise TypeError(f"a rule must be a callable (tensor, seed, stream), a function name or a "
+                    f"tuple (name, kwargs), got {rule!r}")
 
 
-def init_module(module, seed, rules=None, *, prefix="", progress=False):
-    """Re-initialize every parameter of ``module`` like its own ``reset_parameters``, on
-    philoxinit streams named after the parameters; returns ``{qualified_name: rule}``.
+def _is_wildcard(text):
+    return any(c in text for c in "*?[")
 
-    Parameter ``p`` with qualified name ``q`` (``module.named_parameters()``) is filled with
-    ``seed=seed, stream=prefix + q``, so the weights depend only on ``(seed, name, shape)`` -- not on
-    the construction order, the torch RNG, or the device the model was built on (e.g. ``meta``
-    then ``model.to_empty(device="cpu")``). Defaults (torch's own rules and bounds):
 
-    * ``nn.Linear``, ``nn.Conv{1,2,3}d``, ``nn.ConvTranspose{1,2,3}d``: weight
-      ``kaiming_uniform_(a=sqrt(5))`` (``U(+-1/sqrt(fan_in))``, fans from the weight's shape, so
-      transposed convs use ``weight.shape[1] * prod(kernel)``), bias ``U(+-1/sqrt(fan_in))``.
-    * ``nn.Embedding``: ``N(0, 1)``, row ``padding_idx`` zeroed.
-    * ``nn.LayerNorm``, ``nn.RMSNorm``, ``nn.GroupNorm``, ``nn.BatchNorm*d``/``InstanceNorm``:
-      weight 1, bias 0 (BatchNorm running stats reset with ``reset_running_stats()``).
-    * ``nn.MultiheadAttention`` (its ``_reset_parameters``): ``xavier_uniform_`` on
-      ``in_proj_weight`` (or ``q/k/v_proj_weight``), 0 on ``in_proj_bias`` and ``out_proj.bias``,
-      ``xavier_normal_`` on ``bias_k``/``bias_v``; ``out_proj.weight`` keeps the
-      ``nn.Linear`` rule (torch never re-initializes it).
+class Rules:
+    """The ``rules=`` of :func:`init_module`, sorted by precedence (first match wins):
 
-    ``rules`` maps a module type or an fnmatch pattern (matched against the qualified parameter
-    name, with ``prefix``) to a callable ``(tensor, seed, stream) -> None`` or a tuple
-    ``(name, kwargs)`` naming a function of this module, e.g. ``("normal", {"std": 0.02})``.
-    The first matching pattern wins; then a type key (``isinstance``, first match); then the
-    defaults. Modules with parameters of other types (and no rule for them) fall back to their
-    own ``reset_parameters()`` (torch RNG, not deterministic here) with a warning, or are left
-    untouched with a warning when they have none. ``DTensor`` parameters (tensor
-    parallel, FSDP2) are filled shard by shard from their global shape, so every parallel layout
-    gives the single-process weights (docs/parallel.md). Composite ``_reset_parameters`` of container
-    modules (e.g. ``nn.Transformer``'s xavier on every matrix) are not reproduced: use ``rules``.
-    ``progress=True`` shows a tqdm bar (if installed) over the parameters' elements when there
-    are more than 2**24 of them; the values are the same.
+    1. an exact qualified name (``"lm_head.weight"``);
+    2. a pattern that names a module path (literal text before its last ``.``, e.g.
+       ``"*c_proj.weight"``, ``"layers.*.mlp.*"``), in dict order;
+    3. ``(ModuleType, "param")``: that parameter of modules of that type (``isinstance``);
+    4. ``ModuleType``: every direct parameter of such modules;
+    5. a pattern on the parameter name only (``"*.weight"``, ``"*bias"``), in dict order.
+
+    So ``"*.weight"`` never beats a type rule, and a type rule can target ``weight`` or
+    ``bias`` alone.
+    """
+
+    def __init__(self, rules):
+        self.exact, self.path, self.typed_param, self.typed, self.leaf = [], [], [], [], []
+        for key, value in dict(rules or {}).items():
+            rule = _rule_callable(value)
+            if isinstance(key, str):
+                if not _is_wildcard(key):
+                    self.exact.append((key, rule))
+                elif not key.rpartition(".")[0].replace("*", "").replace("?", ""):
+                    self.leaf.append((key, rule))
+                else:
+                    self.path.append((key, rule))
+            elif isinstance(key, type):
+                self.typed.append((key, rule))
+            elif (isinstance(key, tuple) and len(key) == 2 and isinstance(key[0], type)
+                  and isinstance(key[1], str)):
+                self.typed_param.append((key, rule))
+            else:
+                raise TypeError(f"rules keys must be a str name or pattern, a module type or a "
+                                f"tuple (module type, parameter name), got {key!r}")
+
+    def __bool__(self):
+        return bool(self.exact or self.path or self.typed_param or self.typed or self.leaf)
+
+    def find(self, qualified, module, pname):
+        for key, rule in self.exact:
+            if key == qualified:
+                return rule
+        for key, rule in self.path:
+            if fnmatch.fnmatchcase(qualified, key):
+                return rule
+        for (typ, name), rule in self.typed_param:
+            if name == pname and isinstance(module, typ):
+                return rule
+        for typ, rule in self.typed:
+            if isinstance(module, typ):
+                return rule
+        for key, rule in self.leaf:
+            if fnmatch.fnmatchcase(qualified, key):
+                return rule
+        return None
+
+
+def _post_order(module, prefix=""):
+    for name, child in module.named_children():
+        yield from _post_order(child, f"{prefix}{name}." if prefix or name else "")
+    yield prefix[:-1], module
+
+
+def _reset_stage(session, module):
+    """What construction ran: every submodule's ``reset_parameters()`` (or
+    ``_reset_parameters()``), children before their parents."""
+    for qual, mod in _post_order(module):
+        fn = getattr(type(mod), "reset_parameters", None)
+        if fn is None:
+            fn = getattr(type(mod), "_reset_parameters", None)
+        if callable(fn):
+            session.scope = qual
+            fn(mod)
+            if isinstance(mod, nn.Embedding) and mod.padding_idx is not None:
+                _zero_dtensor_row(session, mod.weight, mod.padding_idx)
+    session.scope = ""
+
+
+def _zero_dtensor_row(session, weight, row):
+    """``weight[row].fill_(0)`` does not reach a DTensor's shards: zero the row where this rank
+    holds it."""
+    shard = _dtensor_shard(weight.detach())
+    if shard is None:
+        return
+    session.flush()
+    local, global_shape, index = shard
+    row = row % global_shape[0]
+    if index[0].start <= row < index[0].stop:
+        local[row - index[0].start].fill_(0)
+
+
+def _hf_pretrained(module):
+    mu = sys.modules.get("transformers.modeling_utils")
+    cls = getattr(mu, "PreTrainedModel", None)
+    return cls is not None and isinstance(module, cls)
+
+
+def _hf_init(session, module):
+    """``from_config``'s init: the flags cleared, ``init_weights()`` (``_init_weights`` per
+    module, buffers, ``tie_weights``), each module's init in the scope of its name."""
+    names = {id(m): n for n, m in module.named_modules()}
+    for m in module.modules():
+        if "_is_hf_initialized" in m.__dict__:
+            del m.__dict__["_is_hf_initialized"]
+        for t in list(m.parameters(recurse=False)) + [b for b in m.buffers(recurse=False)
+                                                       if b is not None]:
+            if "_is_hf_initialized" in getattr(t, "__dict__", {}):
+                del t.__dict__["_is_hf_initialized"]
+    mu = sys.modules["transformers.modeling_utils"]
+    wrapped = []
+    for m in module.modules():
+        if isinstance(m, mu.PreTrainedModel):
+            original = m._initialize_weights
+
+            def scoped(sub, *args, _original=original, **kwargs):
+                session.scope = names.get(id(sub), "")
+                try:
+                    return _original(sub, *args, **kwargs)
+                finally:
+                    session.scope = ""
+            m.__dict__["_initialize_weights"] = scoped
+            wrapped.append(m)
+    try:
+        module.init_weights()
+    finally:
+        for m in wrapped:
+            m.__dict__.pop("_initialize_weights", None)
+
+
+def own_init_description(module):
+    if _hf_pretrained(module):
+        return "transformers init_weights()"
+    if callable(getattr(module, "init_weights", None)):
+        return f"{type(module).__name__}.init_weights()"
+    return "reset_parameters() of every submodule"
+
+
+def _run_own_init(session, module, init):
+    if init is not None:
+        init(module)
+        return
+    _reset_stage(session, module)
+    if _hf_pretrained(module):
+        _hf_init(session, module)
+    elif callable(getattr(module, "init_weights", None)):
+        module.init_weights()
+
+
+def _module_names(module):
+    return {type(m).__module__ for m in module.modules()}
+
+
+def _apply_rules(session, module, rules, prefix):
+    by_id = {id(e.tensor): e for e in session.entries}
+    done = set()
+    for mod_name, mod in module.named_modules():
+        for pname, p in mod.named_parameters(recurse=False):
+            e = by_id.get(id(p))
+            if e is None or id(p) in done:
+                continue
+            q = prefix + (f"{mod_name}.{pname}" if mod_name else pname)
+            rule = rules.find(q, mod, pname)
+            if rule is None:
+                continue
+            done.add(id(p))
+            session.flush()
+            rule[1](p, session.seed, prefix + e.name)
+            session.flush()
+            e.written, e.how = True, rule[0]
+
+
+def run_init(module, seed, rules=None, *, init=None, prefix="", threads=None):
+    """The session after running the module's own init (and the rules); see init_module."""
+    seed = _resolve_seed(seed)
+    if not isinstance(module, nn.Module):
+        raise TypeError(f"module must be a torch.nn.Module, got {type(module).__name__}")
+    if init is not None and not callable(init):
+        raise TypeError(f"init must be a callable(module) or None, got {type(init).__name__}")
+    if not isinstance(prefix, str):
+        raise TypeError(f"prefix must be a str, got {type(prefix).__name__}")
+    rules = Rules(rules)
+    session = InitSession(module, seed, prefix, threads)
+    meta = [e.name for e in session.entries if e.tensor.is_meta]
+    if meta:
+        raise ValueError("init_module needs real tensors: these are on the meta device "
+                         f"({', '.join(meta[:5])}{', ...' if len(meta) > 5 else ''}); call "
+                         "module.to_empty(device=...) first (or use plan_init)")
+    undo = _patching.patch(_module_names(module))
+    try:
+        with session, torch.no_grad(), _Interceptor(session, _patching.init_function_map()):
+            _run_own_init(session, module, init)
+            session.flush()
+            if rules:
+                _apply_rules(session, module, rules, prefix)
+            session.flush()
+    finally:
+        _patching.unpatch(undo)
+    return session
+
+
+def _check_covered(session):
+    missing, bad = [], []
+    for e in session.entries:
+        t = e.tensor.detach()
+        if not t.is_floating_point():
+            continue
+        if e.is_param and not e.written:
+            missing.append(e.name)
+            continue
+        local = t.to_local() if e.dtensor else t
+        if local.numel() and not bool(torch.isfinite(local).all()):
+            bad.append(e.name)
+    if missing:
+        raise ValueError("init_module: the module's init code does not write "
+                         + ", ".join(missing) + "; give them a rule (rules={name: ...}) or an "
+                         "init= callable")
+    if bad:
+        raise ValueError("init_module: non-finite values remain in " + ", ".join(bad)
+                         + " after the module's init code (buffers it does not set keep what "
+                         "they held, e.g. the garbage of to_empty); set them with rules= or init=")
+
+
+def init_module(module, seed, rules=None, *, init=None, prefix="", progress=False):
+    """Run ``module``'s own initialization code with every random fill done by philoxinit, on
+    the stream named after the parameter or buffer it writes; returns ``{name: how}``.
+
+    Which code runs (``init=callable(module)`` replaces the choice):
+
+    * a transformers ``PreTrainedModel``: what ``from_config`` runs -- every submodule's
+      ``reset_parameters()``, then ``init_weights()`` (``_init_weights`` per module, its
+      buffers such as RoPE ``inv_freq``, weight tying);
+    * another module with ``init_weights()`` (timm, torchtitan): ``reset_parameters()`` of
+      every submodule, then that method;
+    * otherwise every submodule's ``reset_parameters()`` / ``_reset_parameters()``, children
+      first (torch's own rules, RNNs, ``PReLU``, ``Bilinear``, ``nn.Transformer`` included).
+
+    A fill of ``dist`` into parameter/buffer ``q`` (or a slice or view of it) writes, at each
+    element ``i`` (C order of ``q``) it covers, what ``philoxinit.<dist>_`` gives element ``i``
+    with ``seed=seed, stream=prefix + q``: the values depend only on ``(seed, name, shape,
+    scheme)``, not on the order, the torch RNG or the thread count. Tied weights take the first
+    name (``named_parameters()`` order). ``rules`` then overrides named parameters (precedence
+    in :class:`Rules`): ``{key: rule}`` with a rule a callable ``(tensor, seed, stream)``, a
+    function name of this module or ``(name, kwargs)``, e.g. ``("normal", {"std": 0.02})``.
+
+    Raises ValueError naming every floating parameter no code wrote, and every floating
+    buffer left non-finite. Tensors must be real (``to_empty`` a ``meta`` model first); CUDA
+    tensors are filled on the CPU and copied. ``progress=True`` shows a tqdm bar (if installed)
+    over the rules stage of models above 2**24 elements; the values are the same.
 
     >>> import torch.nn as nn, philoxinit.torch as pt
     >>> m = nn.Sequential(nn.Linear(4, 8), nn.LayerNorm(8))
-    >>> report = pt.init_module(m, seed=0, rules={"0.bias": ("zeros", {})})
+    >>> report = pt.init_module(m, seed=0, rules={"0.bias": "zeros"})
     >>> report["0.weight"], report["0.bias"], report["1.weight"]
-    ('kaiming_uniform(a=sqrt(5))', 'zeros', 'ones')
+    ('uniform(-0.5, 0.5)', 'zeros', 'constant(1)')
     """
-    rules = dict(rules or {})
-    patterns = [(k, _rule_callable(v)) for k, v in rules.items() if isinstance(k, str)]
-    types = [(k, _rule_callable(v)) for k, v in rules.items() if isinstance(k, type)]
-    bad = [k for k in rules if not isinstance(k, (str, type))]
-    if bad:
-        raise TypeError(f"rules keys must be module types or str patterns, got {bad!r}")
-
-    plan = {}          # qualified name -> (description, fn, tensor)
-    fallback = []      # (module name, module) with unknown parameters
-    with torch.no_grad():
-        for mod_name, mod in module.named_modules():
-            own = dict(mod.named_parameters(recurse=False))
-            if not own:
-                if isinstance(mod, nn.modules.batchnorm._NormBase):
-                    mod.reset_running_stats()
-                continue
-            defaults = _default_rules(mod)
-            type_rule = next((r for k, r in types if isinstance(mod, k)), None)
-            uncovered = []
-            for pname, p in own.items():
-                q = prefix + (f"{mod_name}.{pname}" if mod_name else pname)
-                rule = next((r for pat, r in patterns if fnmatch.fnmatchcase(q, pat)), None)
-                if rule is None:
-                    rule = type_rule
-                if rule is None and defaults is not None:
-                    rule = defaults.get(pname)
-                if rule is None:
-                    uncovered.append(pname)
-                    continue
-                plan[q] = (rule[0], rule[1], p)
-            if isinstance(mod, nn.modules.batchnorm._NormBase):
-                mod.reset_running_stats()
-            if isinstance(mod, nn.MultiheadAttention) and mod.in_proj_bias is not None \
-                    and mod.out_proj.bias is not None:
-                q = prefix + (f"{mod_name}.out_proj.bias" if mod_name else "out_proj.bias")
-                if not any(fnmatch.fnmatchcase(q, pat) for pat, _ in patterns):
-                    plan[q + "\0mha"] = ("zeros", lambda t, seed, stream: zeros_(t),
-                                         mod.out_proj.bias)
-            if uncovered:
-                fallback.append((mod_name, mod, uncovered))
-
-        report = {}
-        for mod_name, mod, names in fallback:
-            if hasattr(mod, "reset_parameters"):
-                mod.reset_parameters()
-                how = f"{type(mod).__name__}.reset_parameters() (torch RNG)"
-            else:
-                how = "left untouched"
-            for pname in names:
-                report[prefix + (f"{mod_name}.{pname}" if mod_name else pname)] = how
-        if fallback:
-            warnings.warn("init_module: no philoxinit rule for "
-                          + ", ".join(f"{n or '<root>'} ({type(m).__name__}: {', '.join(ps)})"
-                                      for n, m, ps in fallback)
-                          + "; used their own reset_parameters() where they have one",
-                          stacklevel=2)
-        # MultiheadAttention's override of out_proj.bias runs after the Linear rule.
-        items = sorted(plan.items(), key=lambda kv: kv[0].endswith("\0mha"))
-        bar = None
-        if progress:
-            from ._progress import PROGRESS_MIN_ELEMENTS, make_bar
-            total = sum(t.numel() for _, (_, _, t) in items)
-            if total > PROGRESS_MIN_ELEMENTS:
-                bar = make_bar(total, "init_module")
-        try:
-            for q, (desc, fn, tensor) in items:
-                name = q.split("\0")[0]
-                fn(tensor, seed, name)
-                report[name] = desc
-                if bar is not None:
-                    bar.update(tensor.numel())
-        finally:
-            if bar is not None:
-                bar.close()
+    bar = None
+    if progress:
+        from .._progress import PROGRESS_MIN_ELEMENTS, make_bar
+        total = sum(p.numel() for p in module.parameters())
+        if total > PROGRESS_MIN_ELEMENTS:
+            bar = make_bar(total, "init_module")
+    try:
+        session = run_init(module, seed, rules, init=init, prefix=prefix)
+        _check_covered(session)
+        if bar is not None:
+            bar.update(sum(p.numel() for p in module.parameters()))
+    finally:
+        if bar is not None:
+            bar.close()
+    report = {}
+    named = dict(module.named_parameters(remove_duplicate=False))
+    named.update({k: v for k, v in module.named_buffers(remove_duplicate=False) if v is not None})
+    by_id = {id(e.tensor): e for e in session.entries}
+    for q, t in named.items():
+        e = by_id.get(id(t))
+        if e is not None and (e.written or e.is_param):
+            report[prefix + q] = e.how
     return report
