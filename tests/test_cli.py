@@ -142,7 +142,7 @@ def test_help_shows_each_default_once_and_none_for_required(cmd):
     text = " ".join(run(cmd, "bench", "--help").stdout.split())
     assert "(default: all available CPUs)" in text and "(default: 3)" in text
     text = " ".join(run(cmd, "checkpoint", "--help").stdout.split())
-    assert "--out FILE the .safetensors file to write --seed" in text  # required: no default
+    assert "--out PATH FILE.safetensors, or a model directory --seed" in text  # required: no default
 
 
 def test_top_level_description_names_every_command(cmd):

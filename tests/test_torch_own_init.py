@@ -201,3 +201,26 @@ def test_plan_init_replays_init_module_bitwise():
         out = torch.empty(shape, dtype=dtype)
         plan.fill(name, out)
         assert torch.equal(out, sd[name]), name
+
+
+class _WithBuffer(nn.Module):
+    def __init__(self, value):
+        super().__init__()
+        self.lin = nn.Linear(4, 4)
+        self.register_buffer("scale", torch.full((4,), float("nan")))
+        self.value = value
+
+    def init_weights(self):
+        self.lin.reset_parameters()
+        self.lin.weight.data.fill_(self.value)
+
+
+@pytest.mark.parametrize("value", [float("nan"), float("inf")])
+def test_non_finite_left_or_written_is_named(value):
+    with pytest.raises(ValueError, match=r"lin\.weight|scale"):
+        pt.init_module(_WithBuffer(value), seed=0)
+
+
+def test_buffer_garbage_is_named():
+    with pytest.raises(ValueError, match=r"scale"):
+        pt.init_module(_WithBuffer(0.5), seed=0)

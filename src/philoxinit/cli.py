@@ -250,9 +250,9 @@ def build_parser() -> argparse.ArgumentParser:
                     "bandwidth ceiling), np.random.default_rng(0) and torch.nn.init.",
         formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     bench.add_argument("--params", type=_positive_count, default=DEFAULT_PARAMS, metavar="N",
-                       help="elements per buffer (1e9, 2**26 and 1_000_000 style accepted)")
+                       help="elements per buffer; 1e9, 2**26 and 1_000_000 styles are accepted")
     bench.add_argument("--dtype", choices=DTYPES, default="float32",
-                       help="output dtype (bfloat16 needs ml_dtypes)")
+                       help="output dtype; bfloat16 needs ml_dtypes")
     bench.add_argument("--threads", type=_positive_int(4096), default=None, metavar="N",
                        help="threads for philoxinit and torch (default: all available CPUs)")
     bench.add_argument("--rules", type=_rule_list, default=list(DEFAULT_RULES),

@@ -84,7 +84,7 @@ class Entry:
     """A parameter or buffer of the module: its qualified name and where it lies."""
 
     __slots__ = ("name", "tensor", "key", "lo", "hi", "shape", "contiguous", "written",
-                 "is_param", "dtensor", "how")
+                 "is_param", "dtensor", "how", "finite_by_fill")
 
     def __init__(self, name, tensor, is_param):
         self.name, self.tensor, self.is_param = name, tensor, is_param
@@ -92,6 +92,9 @@ class Entry:
         self.shape = tuple(tensor.shape)
         self.written = False
         self.how = None
+        # True while the last whole write was a philoxinit fill with finite parameters and no
+        # other code wrote into it since: its values are finite without looking at them.
+        self.finite_by_fill = False
         if self.dtensor:
             self.key, self.lo, self.hi, self.contiguous = None, 0, 0, False
             return
@@ -206,6 +209,11 @@ class InitSession:
             _twins._fill_dist(t, (dist, params), self.seed, self.tmp_stream(), 0, self.threads)
             return t
         e.written = True
+        finite = dist != "constant" or math.isfinite(float(params[0]))
+        if kind == "whole":
+            e.finite_by_fill = finite
+        elif not finite:
+            e.finite_by_fill = False
         if kind == "whole" or e.how is None:
             e.how = how
         elif not e.how.endswith(" (part)"):
@@ -287,9 +295,11 @@ class InitSession:
             for c in cands:
                 if c.lo < hi and lo < c.hi:
                     c.written = True
+                    c.finite_by_fill = False
                     c.how = c.how or "the module's own code"
             return
         e.written = True
+        e.finite_by_fill = False
         e.how = e.how or "the module's own code"
 
     def flush(self):
