@@ -184,7 +184,7 @@ probe = np.empty(1 << 22, np.float64)
 t = time.perf_counter(); pxi.normal_(probe, seed=1, threads=threads)
 rate = probe.size / (time.perf_counter() - t)
 # >= ~2.5 s of work (the signal comes after ~1 s), at most 4 GiB
-n = int(min(max(rate * 2.5, 1 << 24), 1 << 29)) // CHUNK * CHUNK + 12345
+n = int(min(max(rate * 6, 1 << 24), 1 << 29)) // CHUNK * CHUNK + 12345
 buf = np.full(n, np.nan, np.float64)
 print("ready", n, flush=True)
 t_start = time.monotonic()
