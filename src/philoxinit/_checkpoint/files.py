@@ -303,10 +303,7 @@ def write_file(path: str, layout: FileLayout, source, threads: Optional[int] = N
             os.ftruncate(fd, total)
         os.fsync(fd)
     except BaseException:
-        try:
-            os.unlink(path)
-        except OSError:
-            pass
+        unlink_quietly([path])
         raise
     finally:
         os.close(fd)
@@ -320,10 +317,7 @@ def write_bytes(path: str, data: bytes) -> None:
         _pwrite_all(fd, data, 0)
         os.fsync(fd)
     except BaseException:
-        try:
-            os.unlink(path)
-        except OSError:
-            pass
+        unlink_quietly([path])
         raise
     finally:
         os.close(fd)
