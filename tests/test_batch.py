@@ -4,6 +4,7 @@ import pytest
 
 import philoxinit as pxi
 from philoxinit._batch import FillJob, fill_batch
+from test_api import compare
 
 ml_dtypes = pytest.importorskip("ml_dtypes")
 
@@ -49,6 +50,27 @@ def test_random_batches_equal_single_calls(seed, threads):
     for i, (job, single) in enumerate(pairs):
         expect = single()
         assert job.out.tobytes() == expect.tobytes(), f"job {i}: {job!r}"
+
+
+@pytest.mark.parametrize("seed", range(3))
+@pytest.mark.parametrize("threads", [None, 2])
+def test_hundreds_of_mixed_jobs_in_one_call_equal_single_calls_and_reference(seed, threads):
+    # A model-sized batch: many small jobs sharing chunks, a few that span several chunks, and
+    # shards with run_starts, all in one core call.
+    rng = np.random.default_rng(100 + seed)
+    pairs = [_random_job(rng, i) for i in range(300)]
+    fill_batch([job for job, _ in pairs], threads=threads)
+    checked_against_reference = 0
+    for i, (job, single) in enumerate(pairs):
+        assert job.out.tobytes() == single().tobytes(), f"job {i}: {job!r}"
+        if job.dist != "constant" and 0 < job.out.size <= 4099:
+            want = getattr(pxi.reference, job.dist + "_")(
+                np.full(job.out.shape, np.nan, job.out.dtype), *job.params, seed=job.seed,
+                stream=job.stream, offset=job.offset, global_shape=job.global_shape,
+                index=job.index)
+            compare(job.dist, job.out, want, job.params, f"job {i}: {job!r}")
+            checked_against_reference += 1
+    assert checked_against_reference >= 50
 
 
 def test_many_small_jobs_and_an_empty_batch():

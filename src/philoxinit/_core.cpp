@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "philoxinit/core.hpp"
 
@@ -139,6 +140,38 @@ PYBIND11_MODULE(_core, m) {
       return fill_constant(t.data, DType(dtype), t.size, value, opt);
     });
   });
+
+  // Many fills in one parallel pass. jobs: a list of tuples
+  // (out, dtype_code, dist_code, p0, p1, p2, p3, seed, stream, offset, run_starts or None,
+  // run_length); dist_code as philoxinit::Dist, unused params 0.
+  m.def("fill_batch", [](py::list jobs, int threads) {
+    const size_t count = size_t(py::len(jobs));
+    std::vector<FillJob> core(count);
+    std::vector<py::array> outs;  // references held until the fill is done
+    std::vector<Shard> shards;
+    outs.reserve(count);
+    shards.reserve(count);
+    for (size_t j = 0; j < count; ++j) {
+      const py::tuple job = jobs[j].cast<py::tuple>();
+      if (job.size() != 12) throw py::value_error("internal: a batch job is a 12-tuple");
+      outs.push_back(job[0].cast<py::array>());
+      const int dtype = job[1].cast<int>(), dist = job[2].cast<int>();
+      if (dist < 0 || dist > 3) throw py::value_error("internal: bad dist code");
+      const Target t = writable_target(outs.back(), dtype);
+      shards.push_back(make_shard(job[10], job[11].cast<uint64_t>()));
+      FillJob& f = core[j];
+      f.out = t.data;
+      f.dtype = DType(dtype);
+      f.n = t.size;
+      f.dist = Dist(dist);
+      for (int k = 0; k < 4; ++k) f.params[k] = job[3 + k].cast<double>();
+      f.pos = shards.back().at(job[7].cast<uint64_t>(), job[8].cast<uint64_t>(),
+                               job[9].cast<uint64_t>());
+    }
+    run_released(threads, [&](const FillOptions& opt) {
+      return fill_batch(core.data(), uint64_t(count), opt);
+    });
+  }, py::arg("jobs"), py::arg("threads"));
 
   m.def("get_num_threads", &default_threads);
   m.def("set_num_threads", &set_default_threads);

@@ -28,17 +28,20 @@ class NativeBackend:
         _core.fill_constant(out, DTYPE_CODES[out.dtype.name], value, threads)
 
 
-_FILLS = {"uniform": "fill_uniform", "normal": "fill_normal", "trunc_normal": "fill_trunc_normal"}
+# Must match philoxinit::Dist in cpp/include/philoxinit/core.hpp.
+_DIST_CODES = {"uniform": 0, "normal": 1, "trunc_normal": 2, "constant": 3}
 
 
 def run_checked_jobs(jobs, threads):
-    """Run checked batch jobs (``_batch._Checked``) through the core."""
+    """Run checked batch jobs (``_batch._Checked``) through the core in one call: one parallel
+    pass over all of them, small ones sharing chunks (``philoxinit::fill_batch``)."""
+    batch = []
     for job in jobs:
         if job.out.size == 0:
             continue
-        code = DTYPE_CODES[job.out.dtype.name]
-        if job.dist == "constant":
-            _core.fill_constant(job.out, code, job.params[0], threads)
-        else:
-            getattr(_core, _FILLS[job.dist])(job.out, code, *job.params, job.seed, job.stream,
-                                             job.offset, threads, job.run_starts, job.run_length)
+        p = job.params + (0.0,) * (4 - len(job.params))
+        batch.append((job.out, DTYPE_CODES[job.out.dtype.name], _DIST_CODES[job.dist],
+                      p[0], p[1], p[2], p[3], job.seed, job.stream, job.offset,
+                      job.run_starts, job.run_length))
+    if batch:
+        _core.fill_batch(batch, threads)
