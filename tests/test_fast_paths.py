@@ -1,0 +1,92 @@
+"""The facade's fast paths (dtype caches, int/str stream shortcuts, common-window checks) give
+the same values and the same errors as the full checks, before and after a dtype or a stream
+name has been seen."""
+import enum
+import hashlib
+
+import numpy as np
+import pytest
+
+import philoxinit as pxi
+from philoxinit import _streams
+from philoxinit._api import _GRIDS, check_dist_params
+
+
+def _blake(name: str) -> int:
+    return int.from_bytes(hashlib.blake2b(name.encode("utf-8")).digest()[:8], "little")
+
+
+def test_read_only_and_foreign_byte_order_refused_after_the_dtype_was_accepted():
+    pxi.uniform_(np.empty(4, np.float32))  # float32 is now in the accepted-dtype cache
+    ro = np.zeros(4, np.float32)
+    ro.flags.writeable = False
+    with pytest.raises(ValueError, match="out is read-only"):
+        pxi.uniform_(ro)
+    assert (ro == 0).all()
+    swapped = np.zeros(4, np.dtype(np.float32).newbyteorder())
+    with pytest.raises(TypeError, match="byte order"):
+        pxi.normal_(swapped)
+    with pytest.raises(TypeError, match="dtype float16, float32"):
+        pxi.uniform_(np.zeros(4, np.int32))
+
+
+def test_str_streams_match_blake2b_through_the_cache_and_its_clearing(monkeypatch):
+    monkeypatch.setattr(_streams, "_STR_STREAMS", {})
+    monkeypatch.setattr(_streams, "_STR_STREAMS_MAX", 3)
+    names = [f"layers.{i}.weight" for i in range(10)] + ["", "é", "layers.0.weight"]
+    for _ in range(2):  # the second pass hits the cache for the names still in it
+        for name in names:
+            assert pxi.stream_id(name) == _blake(name), name
+    assert len(_streams._STR_STREAMS) <= 3
+
+    class Name(str):
+        pass
+    assert pxi.stream_id(Name("layers.3.weight")) == _blake("layers.3.weight")
+    with pytest.raises(ValueError, match="UTF-8"):
+        pxi.stream_id("\ud800")
+
+
+class Seed(enum.IntEnum):
+    A = 5
+
+
+@pytest.mark.parametrize("value", [np.uint64(5), np.int32(5), Seed.A])
+def test_int_like_seed_stream_offset_equal_plain_ints(value):
+    want = pxi.uniform((64,), seed=5, stream=5, offset=5)
+    assert pxi.uniform((64,), seed=value, stream=value, offset=value).tobytes() == want.tobytes()
+
+
+@pytest.mark.parametrize("bad, error, words", [
+    (dict(seed=True), TypeError, "seed must be an int"),
+    (dict(seed=2**64), ValueError, "seed must be in"),
+    (dict(seed=-1), ValueError, "seed must be in"),
+    (dict(stream=False), TypeError, "stream must be an int"),
+    (dict(stream=2**64), ValueError, "stream must be in"),
+    (dict(offset=-1), ValueError, "offset must be >= 0"),
+    (dict(offset=2**62 - 3), ValueError, "offset \\+ size"),
+    (dict(offset=1.0), TypeError, "offset must be an int"),
+])
+def test_bad_ints_still_refused(bad, error, words):
+    with pytest.raises(error, match=words):
+        pxi.uniform_(np.empty(4, np.float32), **bad)
+
+
+@pytest.mark.parametrize("dtype", ["float16", "bfloat16", "float32", "float64"])
+def test_trunc_windows_holding_zero_accepted_the_others_fully_checked(dtype):
+    # The shortcut accepts [a, b] holding 0 within the dtype's range (every full check passes
+    # for those); every other window still meets the full checks and their messages.
+    pytest.importorskip("ml_dtypes", reason="bfloat16 outputs need ml_dtypes")
+    grid = _GRIDS[dtype]
+    rng = np.random.default_rng(0)
+    for _ in range(200):
+        a, b = -float(rng.random()) * grid.max, float(rng.random()) * grid.max
+        std = float(rng.random()) * min(1.0, grid.max) + 1e-3
+        assert check_dist_params("trunc_normal", (0.0, std, a, b), dtype) == (0.0, std, a, b)
+    with pytest.raises(ValueError, match="no float16 value"):
+        check_dist_params("trunc_normal", (0.0, 1.0, 1.0001, 1.0002), "float16")
+    with pytest.raises(ValueError, match="beyond the"):
+        check_dist_params("trunc_normal", (0.0, grid.max / 2, -1.0, 2.0 * grid.max), dtype)
+    assert check_dist_params("trunc_normal", (0.0, 1.0, -np.inf, np.inf), dtype)[2:] == (-np.inf, np.inf)
+    assert check_dist_params("trunc_normal", (0.0, 1.0, 0.5, 1.5), dtype) == (0.0, 1.0, 0.5, 1.5)
+    with pytest.raises(ValueError, match="12 standard deviations"):
+        check_dist_params("trunc_normal", (0.0, 1.0, 13.0, 14.0), dtype)
