@@ -1,4 +1,4 @@
-"""philoxinit.torch: torch.nn.init twins, init_module and fast_init."""
+"""philoxinit.torch: torch.nn.init twins and init_module (fast_init: test_torch_fast_init.py)."""
 import math
 import sys
 import warnings
@@ -133,8 +133,8 @@ def test_deterministic_and_stream_sensitive():
 
 def test_generator_accepted_and_ignored():
     g = torch.Generator().manual_seed(123)
-    a = pt.normal_(torch.empty(1000), 0.0, 1.0, g, seed=2)
-    b = pt.normal_(torch.empty(1000), generator=torch.Generator(), seed=2)
+    a = pt.normal_(torch.empty(1000), 0.0, 1.0, g, seed=2, stream=0)
+    b = pt.normal_(torch.empty(1000), generator=torch.Generator(), seed=2, stream=0)
     assert torch.equal(a, b)
 
 
@@ -216,7 +216,7 @@ def test_non_contiguous_is_logical_c_order(dtype):
     np.testing.assert_array_equal(_np_of(t).view(np.uint8), expected.view(np.uint8))
     # a strided slice: the rest of the storage is untouched
     big = torch.zeros(10, 20)
-    pt.uniform_(big[:, ::2], seed=1)
+    pt.uniform_(big[:, ::2], seed=1, stream=0)
     assert torch.equal(big[:, 1::2], torch.zeros(10, 10))
     np.testing.assert_array_equal(big[:, ::2].numpy(), pxi.uniform_(np.empty((10, 10), np.float32), seed=1))
 
@@ -412,60 +412,3 @@ def test_init_module_runs_custom_code_and_names_what_nothing_writes():
     assert torch.equal(m[0].scale, torch.ones(4))
 
 
-# ---- fast_init -------------------------------------------------------------------------------
-
-def _originals_restored():
-    import torch.nn.modules.activation as act
-    import torch.nn.modules.transformer as tr
-    return (all(getattr(tinit, n) is ORIGINAL[n] for n in pt._RANDOM)
-            and act.xavier_uniform_ is ORIGINAL["xavier_uniform_"]
-            and act.xavier_normal_ is ORIGINAL["xavier_normal_"]
-            and tr.xavier_uniform_ is ORIGINAL["xavier_uniform_"])
-
-
-def test_fast_init_linear():
-    torch.manual_seed(0)
-    default = nn.Linear(64, 32)
-    with pt.fast_init(seed=8):
-        assert tinit.kaiming_uniform_ is not ORIGINAL["kaiming_uniform_"]
-        torch.manual_seed(0)
-        a = nn.Linear(64, 32)
-    with pt.fast_init(seed=8):
-        torch.manual_seed(1)
-        b = nn.Linear(64, 32)
-    assert _originals_restored()
-    assert torch.equal(a.weight, b.weight) and torch.equal(a.bias, b.bias)
-    assert not torch.equal(a.weight, default.weight)
-    # stream = call counter: weight is call 0, bias call 1
-    assert torch.equal(a.weight, pt.kaiming_uniform_(torch.empty(32, 64), a=math.sqrt(5), seed=8, stream=0))
-    bound = 1 / math.sqrt(64)
-    assert torch.equal(a.bias, pt.uniform_(torch.empty(32), -bound, bound, seed=8, stream=1))
-    with pt.fast_init(seed=9):
-        c = nn.Linear(64, 32)
-    assert not torch.equal(a.weight, c.weight)
-
-
-def test_fast_init_mha_alias_and_meta():
-    with pt.fast_init(seed=1):
-        a = nn.MultiheadAttention(16, 2)
-        with torch.device("meta"):
-            nn.Linear(8, 8)     # meta tensors: a no-op, no error
-    with pt.fast_init(seed=1):
-        b = nn.MultiheadAttention(16, 2)
-    assert torch.equal(a.in_proj_weight, b.in_proj_weight)
-    assert _originals_restored()
-
-
-def test_fast_init_restores_on_exception():
-    with pytest.raises(RuntimeError, match="boom"):
-        with pt.fast_init(seed=3):
-            nn.Linear(4, 4)
-            raise RuntimeError("boom")
-    assert tinit.kaiming_uniform_ is ORIGINAL["kaiming_uniform_"]
-    assert _originals_restored()
-
-    @pt.fast_init(seed=2)
-    def build():
-        return nn.Linear(8, 8)
-    w1, w2 = build().weight, build().weight
-    assert torch.equal(w1, w2) and _originals_restored()

@@ -2,10 +2,19 @@
 
 Importing this module needs PyTorch (``import philoxinit`` itself never imports torch). Every
 function of ``torch.nn.init`` is here under the same name, with the same positional parameters
-and defaults, plus keyword-only ``seed=0, stream=0, offset=0, threads=None``. Element ``i`` in C
-order of the *logical* tensor gets Philox word ``offset + i`` of ``(seed, stream)``, exactly as
-the NumPy API (``philoxinit.uniform_(tensor.numpy(), ...)``) would give it; the bounds and stds
-are torch's own, computed with torch's arithmetic (:mod:`philoxinit.rules`).
+and defaults, plus keyword-only ``seed=None, stream=None, offset=0, threads=None``. Element ``i``
+in C order of the *logical* tensor gets Philox word ``offset + i`` of ``(seed, stream)``, exactly
+as the NumPy API (``philoxinit.uniform_(tensor.numpy(), ...)``) would give it; the bounds and
+stds are torch's own, computed with torch's arithmetic (:mod:`philoxinit.rules`).
+
+* torch's convention for the defaults: a call without ``stream=`` takes the next stream of a
+  counter, so successive calls give new values; :func:`manual_seed` ``(s)`` restarts it
+  (``seed=s``, streams ``0, 1, 2, ...``), like ``torch.manual_seed``. ``seed=None`` means the
+  last ``manual_seed`` (0 at import). An explicit ``stream=`` (a name such as
+  ``"layers.3.weight"`` or an int) is order-free and leaves the counter alone: use it for
+  values that must not depend on what else was initialized first.
+* torch's deprecated names without the underscore (``normal``, ``xavier_uniform``, ...) are
+  here too and warn FutureWarning, as torch's do.
 
 * ``generator=`` is accepted for signature compatibility and **ignored**: the values are a pure
   function of ``(seed, stream, offset, i)``, never of a torch RNG.
@@ -38,7 +47,10 @@ from __future__ import annotations
 from ._twins import (
     uniform_, normal_, trunc_normal_, constant_, ones_, zeros_, eye_, dirac_, xavier_uniform_,
     xavier_normal_, kaiming_uniform_, kaiming_normal_, orthogonal_, sparse_, calculate_gain,
-    _ORIGINAL, _SUPPORTED)
+    manual_seed, initial_seed, _ORIGINAL, _SUPPORTED)
+from ._twins import (  # torch's deprecated aliases (FutureWarning)
+    uniform, normal, constant, eye, dirac, xavier_uniform, xavier_normal, kaiming_uniform,
+    kaiming_normal, orthogonal, sparse)
 from ._own_init import init_module
 from ._fast_init import fast_init, _RANDOM
 from ._plan import InitPlan, plan_init
@@ -46,5 +58,8 @@ from ._plan import InitPlan, plan_init
 __all__ = [
     "uniform_", "normal_", "trunc_normal_", "constant_", "ones_", "zeros_", "eye_", "dirac_",
     "xavier_uniform_", "xavier_normal_", "kaiming_uniform_", "kaiming_normal_", "orthogonal_",
-    "sparse_", "calculate_gain", "init_module", "fast_init", "plan_init", "InitPlan",
+    "sparse_", "calculate_gain", "manual_seed", "initial_seed", "init_module", "fast_init",
+    "plan_init", "InitPlan",
+    "uniform", "normal", "constant", "eye", "dirac", "xavier_uniform", "xavier_normal",
+    "kaiming_uniform", "kaiming_normal", "orthogonal", "sparse",
 ]

@@ -36,6 +36,56 @@ for _name in _twins.INIT_NAMES:
     _DISPATCHERS[_name] = _make(_name, _twins._ORIGINAL[_name])
 
 
+# timm's truncated normals are its own code (``Tensor.uniform_`` then ``erfinv_``, ``mul_``,
+# ...): whole-tensor distributions that a session fills with the trunc_normal kernel in one go.
+def _timm_bounds(name, mean, std, a, b):
+    if name == "trunc_normal_tf_":   # bounds on the standard normal, then scaled and shifted
+        return mean, std, mean + a * std, mean + b * std
+    return mean, std, a, b
+
+
+def _make_timm(name, original):
+    def dispatcher(tensor, mean=0.0, std=1.0, a=-2.0, b=2.0):
+        session = active_session()
+        if session is not None and isinstance(tensor, torch.Tensor):
+            try:
+                params = _timm_bounds(name, float(mean), float(std), float(a), float(b))
+            except (TypeError, ValueError):
+                params = None
+            if params is not None and params[1] > 0 and params[2] < params[3]:
+                with torch._C.DisableTorchFunction():
+                    if session.fill(tensor, "trunc_normal", params) is not None:
+                        return tensor
+        return original(tensor, mean, std, a, b)
+
+    dispatcher.__name__ = dispatcher.__qualname__ = name
+    dispatcher.__doc__ = original.__doc__
+    dispatcher.__wrapped__ = original
+    dispatcher._philoxinit_dispatcher = True
+    return dispatcher
+
+
+_TIMM_NAMES = ("trunc_normal_", "trunc_normal_tf_", "_trunc_normal_")
+_TIMM_DISPATCHERS = {}    # id(timm's function) -> (function, dispatcher)
+
+
+def _timm_functions():
+    """id(timm's original) -> dispatcher, for the timm loaded now (empty without timm)."""
+    wi = sys.modules.get("timm.layers.weight_init")
+    out = {}
+    if wi is None:
+        return out
+    for name in _TIMM_NAMES:
+        fn = getattr(wi, name, None)
+        if fn is None or getattr(fn, "_philoxinit_dispatcher", False):
+            continue
+        entry = _TIMM_DISPATCHERS.get(id(fn))
+        if entry is None or entry[0] is not fn:
+            entry = _TIMM_DISPATCHERS[id(fn)] = (fn, _make_timm(name, fn))
+        out[id(fn)] = entry[1]
+    return out
+
+
 def init_function_map():
     """function object (torch's original or our dispatcher) -> (name, torch's original)."""
     out = {}
@@ -49,10 +99,12 @@ _SCAN_PREFIXES = ("torch", "transformers", "timm", "torchtitan")
 
 
 def patch(extra_modules=()):
-    """Swap the originals for the dispatchers in every loaded module of torch, transformers,
-    timm, torchtitan and ``extra_modules`` (names), and in transformers'
-    ``TORCH_INIT_FUNCTIONS``; returns the undo list for :func:`unpatch`."""
-    by_id = {id(_twins._ORIGINAL[n]): n for n in _twins.INIT_NAMES}
+    """Swap the originals (torch's ``torch.nn.init`` functions, timm's truncated normals) for
+    the dispatchers in every loaded module of torch, transformers, timm, torchtitan and
+    ``extra_modules`` (names), and in transformers' ``TORCH_INIT_FUNCTIONS``; returns the undo
+    list for :func:`unpatch`."""
+    by_id = {id(_twins._ORIGINAL[n]): _DISPATCHERS[n] for n in _twins.INIT_NAMES}
+    by_id.update(_timm_functions())
     undo = []
     wanted = set(extra_modules)
     for mname, mod in list(sys.modules.items()):
@@ -63,18 +115,18 @@ def patch(extra_modules=()):
         except TypeError:
             continue
         for attr, value in items:
-            name = by_id.get(id(value))
-            if name is not None:
+            dispatcher = by_id.get(id(value))
+            if dispatcher is not None:
                 undo.append((mod, attr, value))
-                setattr(mod, attr, _DISPATCHERS[name])
+                setattr(mod, attr, dispatcher)
     hf = sys.modules.get("transformers.initialization")
     table = getattr(hf, "TORCH_INIT_FUNCTIONS", None)
     if isinstance(table, dict):
         for key, value in list(table.items()):
-            name = by_id.get(id(value))
-            if name is not None:
+            dispatcher = by_id.get(id(value))
+            if dispatcher is not None:
                 undo.append((table, key, value))
-                table[key] = _DISPATCHERS[name]
+                table[key] = dispatcher
     return undo
 
 

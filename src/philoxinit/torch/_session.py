@@ -390,6 +390,8 @@ _SIGNATURES = _signatures()
 
 def handle_init_call(session, name, original, tensor, args, kwargs):
     """A ``torch.nn.init.<name>`` call inside a session (mode disabled by the caller)."""
+    if getattr(session, "recording", False):      # fast_init: run at exit, by name
+        return session.record_init(name, original, tensor, args, kwargs)
     if not isinstance(tensor, torch.Tensor) or tensor.dtype not in _FLOAT_DTYPES or tensor.is_meta:
         return original(tensor, *args, **kwargs)
     if name in ("kaiming_uniform_", "kaiming_normal_") and 0 in tensor.shape:

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import math
+import threading
 import warnings
 
 import numpy as np
@@ -10,6 +11,7 @@ import torch.nn.init as _tinit
 
 import philoxinit as _pxi
 from .. import rules as _rules
+from .._streams import resolve_seed as _resolve_seed
 from .._streams import stream_id as _stream_id
 from ._dtensor import _dtensor_shard
 
@@ -78,7 +80,69 @@ def _fill_tensor(tensor: torch.Tensor, fill, sharded: bool = False) -> torch.Ten
     return tensor
 
 
+class _GlobalStreams:
+    """torch's convention for calls without ``stream=``: a counter of streams under a seed.
+
+    ``manual_seed(s)`` sets ``(seed, next) = (s, 0)``; each twin called without ``stream=``
+    takes ``stream = next`` (then ``next += 1``) and, without ``seed=``, ``seed = s``. The
+    state starts as ``manual_seed(0)`` at import. Calls with an explicit ``stream=`` neither
+    read nor advance the counter (their ``seed`` defaults to ``s`` all the same).
+    """
+
+    def __init__(self):
+        self.lock = threading.Lock()
+        self.seed, self.next = 0, 0
+
+    def manual_seed(self, seed):
+        seed = _resolve_seed(seed)
+        with self.lock:
+            self.seed, self.next = seed, 0
+
+    def resolve(self, seed, stream):
+        with self.lock:
+            if seed is None:
+                seed = self.seed
+            if stream is None:
+                stream, self.next = self.next, self.next + 1
+        return seed, stream
+
+
+_GLOBAL = _GlobalStreams()
+
+
+def manual_seed(seed) -> None:
+    """Seed the stream counter that the twins use when called without ``stream=``.
+
+    After ``manual_seed(s)``, the ``k``-th such call (``k = 0, 1, ...``, counted over every
+    twin and thread of the process) fills with ``seed=s, stream=k``: so
+    ``for l in layers: pt.xavier_uniform_(l.weight)`` gives each layer new values, the same
+    ones in every run, like ``torch.manual_seed`` with ``torch.nn.init``. A call with
+    ``stream=`` is order-free: it does not take a counter value. ``seed=`` defaults to ``s``.
+    Independent of ``torch.manual_seed`` (torch's RNG is never used).
+
+    >>> import torch, philoxinit.torch as pt
+    >>> pt.manual_seed(5)
+    >>> a, b = pt.normal_(torch.empty(4)), pt.normal_(torch.empty(4))
+    >>> bool(torch.equal(b, pt.normal_(torch.empty(4), seed=5, stream=1)))
+    True
+    >>> bool(torch.equal(a, b))
+    False
+    """
+    _GLOBAL.manual_seed(seed)
+
+
+def initial_seed() -> int:
+    """The seed of the last :func:`manual_seed` (0 before any).
+
+    >>> import philoxinit.torch as pt
+    >>> pt.manual_seed(12); pt.initial_seed()
+    12
+    """
+    return _GLOBAL.seed
+
+
 def _fill_dist(tensor, dist_params, seed, stream, offset, threads):
+    seed, stream = _GLOBAL.resolve(seed, stream)
     dist, params = dist_params
     fn = {"uniform": _pxi.uniform_, "normal": _pxi.normal_, "trunc_normal": _pxi.trunc_normal_}[dist]
     return _fill_tensor(tensor, lambda a, **shard: fn(a, *params, seed=seed, stream=stream,
@@ -88,7 +152,8 @@ def _fill_dist(tensor, dist_params, seed, stream, offset, threads):
 
 # ---- torch.nn.init twins ---------------------------------------------------------------------
 
-def uniform_(tensor, a=0.0, b=1.0, generator=None, *, seed=0, stream=0, offset=0, threads=None):
+def uniform_(tensor, a=0.0, b=1.0, generator=None, *, seed=None, stream=None, offset=0,
+            threads=None):
     """Fill ``tensor`` in place with ``U(a, b)`` (``torch.nn.init.uniform_``); returns it.
 
     ``u = (w >> 8) * 2**-24`` from the element's Philox word ``w``, value ``a + u * (b - a)``,
@@ -102,7 +167,8 @@ def uniform_(tensor, a=0.0, b=1.0, generator=None, *, seed=0, stream=0, offset=0
     return _fill_dist(tensor, ("uniform", (a, b)), seed, stream, offset, threads)
 
 
-def normal_(tensor, mean=0.0, std=1.0, generator=None, *, seed=0, stream=0, offset=0, threads=None):
+def normal_(tensor, mean=0.0, std=1.0, generator=None, *, seed=None, stream=None, offset=0,
+            threads=None):
     """Fill ``tensor`` in place with ``N(mean, std**2)`` (``torch.nn.init.normal_``); returns it.
 
     ``mean + std * ndtri(((w >> 8) + 1/2) * 2**-24)``. ``generator`` is ignored.
@@ -115,8 +181,8 @@ def normal_(tensor, mean=0.0, std=1.0, generator=None, *, seed=0, stream=0, offs
     return _fill_dist(tensor, ("normal", (mean, std)), seed, stream, offset, threads)
 
 
-def trunc_normal_(tensor, mean=0.0, std=1.0, a=-2.0, b=2.0, generator=None, *, seed=0, stream=0,
-                  offset=0, threads=None):
+def trunc_normal_(tensor, mean=0.0, std=1.0, a=-2.0, b=2.0, generator=None, *, seed=None,
+                  stream=None, offset=0, threads=None):
     """``N(mean, std**2)`` truncated to the absolute bounds ``[a, b]`` (``torch.nn.init.trunc_normal_``).
 
     Inverse CDF: ``mean + std * ndtri(Phi(alpha) + u * (Phi(beta) - Phi(alpha)))``,
@@ -201,7 +267,8 @@ def _zero_element_xavier(tensor) -> bool:
     return True
 
 
-def xavier_uniform_(tensor, gain=1.0, generator=None, *, seed=0, stream=0, offset=0, threads=None):
+def xavier_uniform_(tensor, gain=1.0, generator=None, *, seed=None, stream=None, offset=0,
+            threads=None):
     """``torch.nn.init.xavier_uniform_``: ``U(-b, b)``, ``b = gain * sqrt(6 / (fan_in + fan_out))``.
 
     Evaluated as torch does: ``sqrt(3) * gain * sqrt(2 / (fan_in + fan_out))``. ``generator`` is
@@ -219,7 +286,8 @@ def xavier_uniform_(tensor, gain=1.0, generator=None, *, seed=0, stream=0, offse
     return _fill_dist(tensor, params, seed, stream, offset, threads)
 
 
-def xavier_normal_(tensor, gain=1.0, generator=None, *, seed=0, stream=0, offset=0, threads=None):
+def xavier_normal_(tensor, gain=1.0, generator=None, *, seed=None, stream=None, offset=0,
+            threads=None):
     """``torch.nn.init.xavier_normal_``: ``N(0, std**2)``, ``std = gain * sqrt(2 / (fan_in + fan_out))``.
 
     >>> import torch, philoxinit.torch as pt
@@ -244,7 +312,7 @@ def _kaiming(tensor, params_fn, a, mode, nonlinearity, seed, stream, offset, thr
 
 
 def kaiming_uniform_(tensor, a=0, mode="fan_in", nonlinearity="leaky_relu", generator=None, *,
-                     seed=0, stream=0, offset=0, threads=None):
+                     seed=None, stream=None, offset=0, threads=None):
     """``torch.nn.init.kaiming_uniform_``: ``U(-b, b)``, ``b = sqrt(3) * gain / sqrt(fan)``.
 
     ``gain = calculate_gain(nonlinearity, a)``, ``fan`` = fan_in or fan_out (``mode``). With
@@ -260,7 +328,7 @@ def kaiming_uniform_(tensor, a=0, mode="fan_in", nonlinearity="leaky_relu", gene
 
 
 def kaiming_normal_(tensor, a=0, mode="fan_in", nonlinearity="leaky_relu", generator=None, *,
-                    seed=0, stream=0, offset=0, threads=None):
+                    seed=None, stream=None, offset=0, threads=None):
     """``torch.nn.init.kaiming_normal_``: ``N(0, std**2)``, ``std = gain / sqrt(fan)``.
 
     >>> import torch, philoxinit.torch as pt
@@ -272,7 +340,8 @@ def kaiming_normal_(tensor, a=0, mode="fan_in", nonlinearity="leaky_relu", gener
                     offset, threads)
 
 
-def orthogonal_(tensor, gain=1, generator=None, *, seed=0, stream=0, offset=0, threads=None):
+def orthogonal_(tensor, gain=1, generator=None, *, seed=None, stream=None, offset=0,
+            threads=None):
     """``torch.nn.init.orthogonal_``: a (semi-)orthogonal matrix times ``gain``.
 
     torch's algorithm on a philoxinit normal matrix: ``A ~ N(0, 1)`` of shape
@@ -290,6 +359,7 @@ def orthogonal_(tensor, gain=1, generator=None, *, seed=0, stream=0, offset=0, t
         raise ValueError("Only tensors with 2 or more dimensions are supported")
     if tensor.numel() == 0 or tensor.is_meta:
         return tensor
+    seed, stream = _GLOBAL.resolve(seed, stream)
     rows = tensor.size(0)
     cols = tensor.numel() // rows
     work = np.float64 if tensor.dtype == torch.float64 else np.float32
@@ -318,7 +388,8 @@ def orthogonal_(tensor, gain=1, generator=None, *, seed=0, stream=0, offset=0, t
     return tensor
 
 
-def sparse_(tensor, sparsity, std=0.01, generator=None, *, seed=0, stream=0, offset=0, threads=None):
+def sparse_(tensor, sparsity, std=0.01, generator=None, *, seed=None, stream=None, offset=0,
+            threads=None):
     """``torch.nn.init.sparse_``: ``N(0, std**2)``, then ``ceil(sparsity * rows)`` zeros per column.
 
     The normal values are those of :func:`normal_` with the same arguments. The rows zeroed in
@@ -337,6 +408,7 @@ def sparse_(tensor, sparsity, std=0.01, generator=None, *, seed=0, stream=0, off
         raise ValueError("Only tensors with 2 dimensions are supported")
     rows, cols = tensor.shape
     num_zeros = math.ceil(sparsity * rows)
+    seed, stream = _GLOBAL.resolve(seed, stream)
     perm_stream = _stream_id("philoxinit.sparse_/" + str(_stream_id(stream)))
 
     def fill(arr):
@@ -348,3 +420,35 @@ def sparse_(tensor, sparsity, std=0.01, generator=None, *, seed=0, stream=0, off
             np.put_along_axis(arr, idx, arr.dtype.type(0), axis=0)
 
     return _fill_tensor(tensor, fill)
+
+
+# ---- torch's deprecated names without the trailing underscore -------------------------------
+
+def _deprecated(new):
+    old = new.__name__[:-1]
+
+    def deprecated_init(*args, **kwargs):
+        warnings.warn(f"`nn.init.{old}` is now deprecated in favor of `nn.init.{new.__name__}`.",
+                      FutureWarning, stacklevel=2)
+        return new(*args, **kwargs)
+
+    deprecated_init.__name__ = deprecated_init.__qualname__ = old
+    deprecated_init.__doc__ = (f"Deprecated alias of :func:`{new.__name__}` (as "
+                               f"``torch.nn.init.{old}``): warns FutureWarning, then calls it.")
+    deprecated_init.__wrapped__ = new
+    return deprecated_init
+
+
+uniform = _deprecated(uniform_)
+normal = _deprecated(normal_)
+constant = _deprecated(constant_)
+eye = _deprecated(eye_)
+dirac = _deprecated(dirac_)
+xavier_uniform = _deprecated(xavier_uniform_)
+xavier_normal = _deprecated(xavier_normal_)
+kaiming_uniform = _deprecated(kaiming_uniform_)
+kaiming_normal = _deprecated(kaiming_normal_)
+orthogonal = _deprecated(orthogonal_)
+sparse = _deprecated(sparse_)
+DEPRECATED_NAMES = ("uniform", "normal", "constant", "eye", "dirac", "xavier_uniform",
+                    "xavier_normal", "kaiming_uniform", "kaiming_normal", "orthogonal", "sparse")
