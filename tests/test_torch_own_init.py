@@ -224,3 +224,48 @@ def test_non_finite_left_or_written_is_named(value):
 def test_buffer_garbage_is_named():
     with pytest.raises(ValueError, match=r"scale"):
         pt.init_module(_WithBuffer(0.5), seed=0)
+
+
+# ---- torchtitan (optional: CI installs it where it can) ---------------------------------------
+
+def _titan_llama3(layers=None):
+    llama3 = pytest.importorskip("torchtitan.models.llama3",
+                                 reason="torchtitan is not installed (pip install torchtitan)")
+    cfg = llama3.llama3_configs["debugmodel"]("flex")
+    if layers is not None:
+        cfg.layers = cfg.layers[:layers]
+    with torch.device("meta"):
+        model = cfg.build()
+    return model.to_empty(device="cpu")
+
+
+def test_torchtitan_llama3_own_scheme_by_name():
+    torch.manual_seed(0)
+    eager = _titan_llama3()
+    eager.init_weights(buffer_device=torch.device("cpu"))
+    model = _titan_llama3()
+    report = pt.init_module(model, seed=0)
+    assert any("qkv" in name for name in report)
+    want, got = eager.state_dict(), model.state_dict()
+    assert want.keys() == got.keys()
+    for name, e in want.items():
+        g = got[name]
+        if not g.is_floating_point():
+            assert torch.equal(g, e), name
+            continue
+        assert bool(torch.isfinite(g).all()), name
+        if bool((e.flatten() == e.flatten()[0]).all()):
+            assert torch.equal(g, e), f"{name}: constant differs"
+        else:
+            p = stats.ks_2samp(e.double().flatten().numpy(), g.double().flatten().numpy()).pvalue
+            assert p > 1e-4, f"{name}: KS p={p:.2g} against torchtitan's init_weights"
+    for name, buf in eager.named_buffers():       # RoPE caches: exactly torchtitan's
+        assert torch.equal(dict(model.named_buffers())[name], buf), name
+    # layer 0 does not depend on how many layers follow; the values repeat by name
+    short = _titan_llama3(layers=2)
+    pt.init_module(short, seed=0)
+    again = _titan_llama3()
+    pt.init_module(again, seed=0)
+    s0, g0 = short.layers["0"].state_dict(), model.layers["0"].state_dict()
+    assert all(torch.equal(s0[k], g0[k]) for k in s0)
+    assert all(torch.equal(a, b) for a, b in zip(model.parameters(), again.parameters()))
