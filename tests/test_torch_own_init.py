@@ -189,18 +189,53 @@ def test_bitwise_across_processes_and_thread_counts():
     assert len(digests) == 1
 
 
-def test_plan_init_replays_init_module_bitwise():
-    build = _llama(2)
+def _plan_builds():
+    def hf(name, **kw):
+        def build():
+            tf = _hf()
+            cfg = getattr(tf, name + "Config")(**kw)
+            return getattr(tf, name + "ForCausalLM")(cfg)
+        return build
+    small = dict(hidden_size=32, intermediate_size=64, num_hidden_layers=2, num_attention_heads=4,
+                 num_key_value_heads=2, vocab_size=120)
+
+    def timm_model(arch, **kw):
+        return lambda: pytest.importorskip("timm", reason="needs timm").create_model(arch, **kw)
+    return {
+        "llama": (_llama(2), True),
+        "qwen2": (hf("Qwen2", **small), True),
+        "mixtral": (hf("Mixtral", num_local_experts=4, **small), True),
+        "vit": (timm_model("vit_tiny_patch16_224", num_classes=10, img_size=32), True),
+        # an integer buffer (BatchNorm's num_batches_tracked): computed for real, same bits
+        "resnet18": (timm_model("resnet18", num_classes=10), False),
+    }
+
+
+@pytest.mark.parametrize("family", sorted(_plan_builds()))
+def test_plan_init_replays_init_module_bitwise(family):
+    build, replayed = _plan_builds()[family]
     with torch.device("meta"):
         meta = build()
     plan = pt.plan_init(meta, seed=4)
+    assert plan.replayed is replayed       # recorded on meta: nothing materialized
     model = _on_meta(build)
     pt.init_module(model, seed=4)
     sd = model.state_dict()
+    assert list(plan.tensors) == list(sd)
     for name, (shape, dtype) in plan.tensors.items():
         out = torch.empty(shape, dtype=dtype)
         plan.fill(name, out)
         assert torch.equal(out, sd[name]), name
+    # rules= are run for real (a CPU copy), with the same bits as init_module
+    rules = {"*.weight": ("normal", {"std": 0.5})} if family == "llama" else None
+    if rules:
+        ruled = pt.plan_init(meta, seed=4, rules=rules)
+        assert not ruled.replayed
+        model = _on_meta(build)
+        pt.init_module(model, seed=4, rules=rules)
+        name = "model.layers.0.mlp.up_proj.weight"
+        out = ruled.fill(name, torch.empty(plan.tensors[name][0]))
+        assert torch.equal(out, model.state_dict()[name])
 
 
 class _WithBuffer(nn.Module):

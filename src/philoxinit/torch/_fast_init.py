@@ -82,14 +82,17 @@ class _Recorder:
         self.keys[key] = self.keys.get(key, 0) + 1
 
     # the three ways a fill reaches a session
+    def recordable(self, t):
+        return _recordable(t)
+
     def fill(self, t, dist, params, how=None):
-        if not _recordable(t):
+        if not self.recordable(t):
             return None
         self._record("fill", t, (t, dist, params, how))
         return t
 
     def record_init(self, name, original, tensor, args, kwargs):
-        if not _recordable(tensor):
+        if not self.recordable(tensor):
             return original(tensor, *args, **kwargs)
         init_fn_params(name, tensor, args, kwargs)      # bad arguments raise now, like torch
         self._record("init", tensor, (name, original, tensor, args, kwargs))
@@ -159,7 +162,7 @@ class _RecordingMode(TorchFunctionMode):
         kwargs = kwargs or {}
         r = self.recorder
         name = _METHODS.get(func)
-        if name is not None and args and _recordable(args[0]) and _method_ok(name, args, kwargs):
+        if name is not None and args and r.recordable(args[0]) and _method_ok(name, args, kwargs):
             return r.record_method(func, name, args, kwargs)
         init = self.init_functions.get(func)
         if init is not None and args:
@@ -172,6 +175,11 @@ class _RecordingMode(TorchFunctionMode):
             if r.touches_pending(args, kwargs):
                 with torch._C.DisableTorchFunction():
                     r.force(args, kwargs)
+            if (fname.endswith("_") or fname in ("__setitem__", "copy_")) and args and \
+                    isinstance(args[0], torch.Tensor):
+                r.mark_written(args[0])
+            if isinstance(kwargs.get("out"), torch.Tensor):
+                r.mark_written(kwargs["out"])
         return func(*args, **kwargs)
 
 
