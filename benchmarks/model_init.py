@@ -24,7 +24,8 @@ Ways (columns), each timed end to end and reported as the best of ``--repeat`` r
 * ``fill``: one ``philoxinit.normal_`` of the model's parameter count into a pre-touched float32
   buffer: the generator alone, without first-touch page faults or Python per tensor.
 
-Each cell is seconds and, in parentheses, the ratio to the ``zero_ floor`` of that model; the
+Before a model's timed runs, one untimed init_module and one floor run absorb one-time costs
+(``--no-warmup`` skips them). Each cell is seconds and, in parentheses, the ratio to the ``zero_ floor`` of that model; the
 last columns are the speed-ups of ``init_module`` and ``fast_init`` over ``own init``. The
 rows are interleaved (way 1..5, then again) so a noisy neighbour hits every way alike.
 """
@@ -178,6 +179,8 @@ def main(argv=None) -> None:
                     help="runs of every way per model; the best is reported (default: 3 with "
                          "--quick, 2 without)")
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--no-warmup", dest="warmup", action="store_false",
+                    help="skip the untimed init_module and zero_ floor run before each model")
     ap.add_argument("--only", default="", help="run only models whose name contains this text")
     args = ap.parse_args(argv)
     repeat = args.repeat or (3 if args.quick else 2)
@@ -186,7 +189,8 @@ def main(argv=None) -> None:
     import philoxinit as pxi
     print(f"philoxinit {pxi.__version__} ({pxi.info()['isa']}, {pxi.get_num_threads()} threads), "
           f"torch {torch.__version__} ({torch.get_num_threads()} threads); best of {repeat} "
-          f"runs per cell; in parentheses: the ratio to the zero_ floor", flush=True)
+          f"runs per cell{', after one untimed init_module and floor run' if args.warmup else ''}; "
+          f"in parentheses: the ratio to the zero_ floor", flush=True)
     header = (f"{'model':38} {'params':>8}" + "".join(f" {w:>17}" for w in WAYS)
               + f" {'init_module':>12} {'fast_init':>10}")
     print(header)
@@ -201,6 +205,17 @@ def main(argv=None) -> None:
         import torch
         with torch.device("meta"):
             n_params = _param_count(build())
+        if args.warmup:
+            # Untimed: the first init_module in a process pays one-time costs (imports, the
+            # scan for captured nn.init functions), and memory the system has not handed out
+            # for a while is slower to fault in than memory just freed (seen on VMs).
+            import philoxinit.torch as pt
+            for fn in (lambda: pt.init_module(_meta(build), seed=args.seed),
+                       lambda: _zero_floor(build)):
+                try:
+                    _time(fn)
+                except Exception:
+                    pass  # reported by the timed run
         best = {}
         for _ in range(repeat):
             for way, t in _run_ways(build, own, n_params, args.seed).items():
