@@ -27,7 +27,9 @@ Ways (columns), each timed end to end and reported as the best of ``--repeat`` r
 Before a model's timed runs, one untimed init_module and one floor run absorb one-time costs
 (``--no-warmup`` skips them). Each cell is seconds and, in parentheses, the ratio to the ``zero_ floor`` of that model; the
 last columns are the speed-ups of ``init_module`` and ``fast_init`` over ``own init``. The
-rows are interleaved (way 1..5, then again) so a noisy neighbour hits every way alike.
+ways are interleaved and their order rotates from run to run (1..5, then 2..5 1, ...): on a VM a
+fill into memory just freed by the previous way can be several times faster than one into
+memory the system has not handed out for a while, so no way should always come first.
 """
 from __future__ import annotations
 
@@ -130,7 +132,7 @@ def _time(fn) -> float:
     return seconds
 
 
-def _run_ways(build, own, n_params: int, seed: int):
+def _run_ways(build, own, n_params: int, seed: int, rotation: int = 0):
     import philoxinit as pxi
     import philoxinit.torch as pt
 
@@ -149,7 +151,8 @@ def _run_ways(build, own, n_params: int, seed: int):
             "zero_ floor": lambda: _zero_floor(build),
             "fill": fill}
     times = {}
-    for way in WAYS:
+    k = rotation % len(WAYS)
+    for way in WAYS[k:] + WAYS[:k]:
         if way == "fill":
             buffer = np.empty(n_params, np.float32)
             buffer.fill(0.0)
@@ -217,8 +220,8 @@ def main(argv=None) -> None:
                 except Exception:
                     pass  # reported by the timed run
         best = {}
-        for _ in range(repeat):
-            for way, t in _run_ways(build, own, n_params, args.seed).items():
+        for r in range(repeat):
+            for way, t in _run_ways(build, own, n_params, args.seed, rotation=r).items():
                 if isinstance(t, str):
                     best.setdefault(way, t)
                     errors.append(f"{name} / {way}: {t}")
