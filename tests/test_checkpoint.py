@@ -168,23 +168,4 @@ def test_sigkill_leftover_removed_by_next_run(tmp_path):
     assert sorted(os.listdir(tmp_path)) == ["m.safetensors", "small.json", "spec.json"]
 
 
-def test_hf_llama_loads_with_save_pretrained_keys(tmp_path):
-    torch = pytest.importorskip("torch")
-    transformers = pytest.importorskip("transformers")
-    cfg = {"architectures": ["LlamaForCausalLM"], "model_type": "llama", "hidden_size": 32,
-           "intermediate_size": 64, "num_hidden_layers": 2, "num_attention_heads": 4,
-           "num_key_value_heads": 2, "vocab_size": 128, "pad_token_id": 0}
-    r = run(spec_file(tmp_path, cfg, "config.json"), "--out", tmp_path / "d")
-    assert r.returncode == 0, r.stderr
-    m, info = transformers.AutoModelForCausalLM.from_pretrained(str(tmp_path / "d"),
-                                                                output_loading_info=True)
-    assert not info["missing_keys"] and not info["unexpected_keys"]
-    assert not info["mismatched_keys"]
-    assert torch.isfinite(m(torch.tensor([[1, 2, 3]])).logits).all()
-    assert m.model.embed_tokens.weight[0].abs().max() == 0
-    ref = transformers.AutoModelForCausalLM.from_config(m.config)
-    ref.save_pretrained(str(tmp_path / "ref"))
-    from safetensors import safe_open
-    with safe_open(str(tmp_path / "ref" / "model.safetensors"), "pt") as a, \
-            safe_open(str(tmp_path / "d" / "model.safetensors"), "pt") as b:
-        assert set(a.keys()) == set(b.keys())
+# HF models (keys, loading, values, shards, workers): tests/test_checkpoint_archs.py

@@ -33,7 +33,7 @@ from .files import (DiskFull, Interrupted, check_out, check_replaceable, commit,
                     remove_leftovers, signals_raise, temp_path, unlink_quietly, write_bytes,
                     write_file)
 from .layout import (INDEX_NAME, SHARD_RE, WEIGHTS_NAME, Entry, file_layout, index_json,
-                     parse_size, shard_names, split_shards)
+                     parse_size, shard_names, split_shards, total_size)
 from .spec import (SAFETENSORS_DTYPES, FLOAT_DTYPES, ListSource, SpecError, check_all_args,
                    check_config_types, config_dtype, dtype_name, is_config, numpy_dtype,
                    read_json, tensors_from_list, tensors_from_llama)
@@ -131,10 +131,11 @@ def run(args) -> int:
         obj = read_json(args.spec)
         budget = free_bytes(target.directory)
         kind, source, entries, parameters, extra = load_model(obj, override, args.seed, budget)
+        storage = getattr(source, "storage", None)
         if target.mode == "file":
             groups, names, extra = [entries], [target.filename], {}
         else:
-            groups = split_shards(entries, max_shard)
+            groups = split_shards(entries, max_shard, storage)
             names = shard_names(len(groups))
             spec_real = os.path.realpath(args.spec)
             for name in list(extra) + names:
@@ -145,7 +146,7 @@ def run(args) -> int:
         layouts = [file_layout(n, g, metadata) for n, g in zip(names, groups)]
         small = dict(extra)
         if len(layouts) > 1:
-            small[INDEX_NAME] = index_json(layouts, parameters)
+            small[INDEX_NAME] = index_json(layouts, parameters, total_size(entries, storage))
         needed = sum(lay.total_bytes for lay in layouts) + sum(map(len, small.values()))
         if needed > budget:
             raise SpecError(f"the checkpoint needs {needed:,} bytes ({needed / 1e9:.2f} GB); "

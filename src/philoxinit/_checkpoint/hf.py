@@ -116,6 +116,17 @@ def _meta_bytes(model) -> tuple:
     return elements, nbytes
 
 
+def _storages(stored: dict) -> Optional[dict]:
+    """``{key: (storage id, storage bytes)}`` of the meta tensors ``stored``: what
+    ``save_pretrained`` shards by (tensors sharing one storage count once, whole, and stay
+    together). Views made by a weight conversion share their storage on meta as on the CPU."""
+    try:
+        return {k: (t.untyped_storage()._cdata, t.untyped_storage().nbytes())
+                for k, t in stored.items()}
+    except (AttributeError, RuntimeError, NotImplementedError):
+        return None
+
+
 def check_size_before_building(obj: dict, dtype: str, budget: int) -> None:
     """For a deep model, build 1- and 2-layer copies on meta and refuse (SpecError) when the
     extrapolated size exceeds ``budget`` bytes or 2**62 elements -- before the real build."""
@@ -211,6 +222,7 @@ class HFSource:
                                 f"{self.cls.__name__} does not map single tensors "
                                 f"({', '.join(wrong[:3])} ...): not supported")
         self.entries = [Entry(k, tuple(t.shape), _dtype_name(t.dtype)) for k, t in stored.items()]
+        self.storage = _storages(stored)
         self.parameters = self.model.num_parameters()
         self.plan_kind = "plan_init"
         try:

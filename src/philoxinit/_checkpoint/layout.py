@@ -9,8 +9,9 @@ name, so each one is aligned to its item size.
 
 Shards follow ``save_pretrained``: tensors are taken in state-dict order and a new shard is
 started when the next tensor would push the current one past ``max_shard_size`` (a tensor
-bigger than that gets a shard of its own); the files are ``model-0000k-of-0000n.safetensors``
-and the index is ``{"metadata": {"total_parameters", "total_size"}, "weight_map": {name:
+bigger than that gets a shard of its own; tensors sharing one storage, as the per-expert tensors
+cut out of a fused MoE tensor do, count once and stay together); the files are
+``model-0000k-of-0000n.safetensors`` and the index is ``{"metadata": {"total_parameters", "total_size"}, "weight_map": {name:
 file}}``, written with ``indent=2, sort_keys=True``.
 """
 from __future__ import annotations
@@ -117,28 +118,70 @@ def file_layout(filename: str, entries: list, metadata: dict) -> FileLayout:
                                        for e, h in zip(ordered, header.values())])
 
 
-def split_shards(entries: list, max_shard_size: Optional[int]) -> list:
+def split_shards(entries: list, max_shard_size: Optional[int], storage: Optional[dict] = None):
     """Lists of entries, one per shard, by ``save_pretrained``'s greedy rule (state-dict order).
+
+    A tensor bigger than ``max_shard_size`` gets a shard of its own, appended at once (before
+    the shard being filled); otherwise a new shard is started when the next tensor would push
+    the current one past ``max_shard_size``. ``storage`` (optional) maps a name to ``(storage
+    id, storage bytes)``: as in ``save_pretrained``, tensors that share a storage (the
+    per-expert tensors transformers' weight conversion cuts out of one fused tensor) count once,
+    with the size of the whole storage, and all go to the shard of the first of them.
 
     >>> E = lambda n, k: Entry(n, (k,), "uint8")
     >>> [[e.name for e in s] for s in split_shards([E("a", 6), E("b", 6), E("c", 2), E("d", 6)], 10)]
     [['a'], ['b', 'c'], ['d']]
+    >>> [[e.name for e in s] for s in split_shards([E("a", 4), E("B", 12), E("c", 4)], 10)]
+    [['B'], ['a', 'c']]
+    >>> shared = {"x": (1, 12), "y": (1, 12)}
+    >>> [[e.name for e in s] for s in split_shards([E("a", 4), E("x", 6), E("y", 6), E("c", 4)], 10,
+    ...                                            shared)]
+    [['x', 'y'], ['a', 'c']]
     """
     if max_shard_size is None:
         return [list(entries)]
     shards, current, current_size = [], [], 0
+    first_of, followers = {}, {}
     for e in entries:
-        if e.nbytes > max_shard_size:
+        sid, size = storage.get(e.name, (None, e.nbytes)) if storage else (None, e.nbytes)
+        if sid is not None:
+            if sid in first_of:
+                followers.setdefault(first_of[sid], []).append(e)
+                continue
+            first_of[sid] = e.name
+        if size > max_shard_size:
             shards.append([e])
             continue
-        if current_size + e.nbytes > max_shard_size:
+        if current_size + size > max_shard_size:
             shards.append(current)
             current, current_size = [], 0
         current.append(e)
-        current_size += e.nbytes
+        current_size += size
     if current:
         shards.append(current)
+    if followers:
+        for shard in shards:
+            for e in list(shard):
+                shard.extend(followers.pop(e.name, ()))
     return shards
+
+
+def total_size(entries: list, storage: Optional[dict] = None) -> int:
+    """The ``total_size`` of a sharded index as ``save_pretrained`` counts it: bytes per storage
+    (a storage shared by several tensors once, whole).
+
+    >>> total_size([Entry("a", (3,), "float32"), Entry("b", (2,), "uint8")])
+    14
+    """
+    seen, total = set(), 0
+    for e in entries:
+        sid, size = storage.get(e.name, (None, e.nbytes)) if storage else (None, e.nbytes)
+        if sid is not None:
+            if sid in seen:
+                continue
+            seen.add(sid)
+        total += size
+    return total
 
 
 def shard_names(n: int) -> list:
@@ -152,10 +195,12 @@ def shard_names(n: int) -> list:
     return [f"model-{k + 1:05d}-of-{n:05d}.safetensors" for k in range(n)]
 
 
-def index_json(layouts: list, total_parameters: int) -> bytes:
-    """The ``model.safetensors.index.json`` of a sharded checkpoint."""
+def index_json(layouts: list, total_parameters: int, total: Optional[int] = None) -> bytes:
+    """The ``model.safetensors.index.json`` of a sharded checkpoint (``total``: its
+    ``total_size``, by default the bytes of all tensors)."""
     weight_map = {e.name: lay.filename for lay in layouts for e, _ in lay.placed}
-    total = sum(e.nbytes for lay in layouts for e, _ in lay.placed)
+    if total is None:
+        total = sum(e.nbytes for lay in layouts for e, _ in lay.placed)
     index = {"metadata": {"total_parameters": total_parameters, "total_size": total},
              "weight_map": weight_map}
     return (json.dumps(index, indent=2, sort_keys=True) + "\n").encode("utf-8")
