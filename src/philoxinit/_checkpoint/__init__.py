@@ -30,8 +30,8 @@ import time
 from typing import Optional
 
 from .files import (DiskFull, Interrupted, check_out, check_replaceable, commit, free_bytes,
-                    remove_leftovers, signals_raise, temp_path, unlink_quietly, write_bytes,
-                    write_file)
+                    remove_leftovers, signals_raise, space_needed, temp_path, unlink_quietly,
+                    write_bytes, write_file)
 from .layout import (INDEX_NAME, SHARD_RE, WEIGHTS_NAME, Entry, file_layout, index_json,
                      parse_size, shard_names, split_shards, total_size)
 from .spec import (SAFETENSORS_DTYPES, FLOAT_DTYPES, ListSource, SpecError, check_all_args,
@@ -147,7 +147,8 @@ def run(args) -> int:
         small = dict(extra)
         if len(layouts) > 1:
             small[INDEX_NAME] = index_json(layouts, parameters, total_size(entries, storage))
-        needed = sum(lay.total_bytes for lay in layouts) + sum(map(len, small.values()))
+        needed = space_needed([lay.total_bytes for lay in layouts] +
+                              [len(data) for data in small.values()], target.directory)
         if needed > budget:
             raise SpecError(f"the checkpoint needs {needed:,} bytes ({needed / 1e9:.2f} GB); "
                             f"{budget:,} bytes ({budget / 1e9:.2f} GB) are free at {target.directory}")
@@ -213,6 +214,14 @@ def run(args) -> int:
         _err(exc.strerror if exc.strerror else str(exc))
         return 1
     except OSError as exc:
+        if bar is not None:
+            bar.close()
+        _err(f"cannot write {args.out!r}: {exc}")
+        return 1
+    except Exception as exc:
+        from .workers import ClusterError
+        if not isinstance(exc, ClusterError):
+            raise
         if bar is not None:
             bar.close()
         _err(f"cannot write {args.out!r}: {exc}")

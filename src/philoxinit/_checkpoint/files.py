@@ -170,6 +170,20 @@ def free_bytes(directory: str) -> int:
     return st.f_bavail * st.f_frsize
 
 
+def space_needed(sizes, directory: str) -> int:
+    """Bytes of blocks that files of ``sizes`` bytes take on the file system of ``directory``:
+    each rounded up to its block size (``f_frsize``), as the free space is counted.
+
+    >>> space_needed([0, 1, 4096], "/") % 4096, space_needed([0], "/")
+    (0, 0)
+    """
+    try:
+        block = os.statvfs(existing_ancestor(directory)).f_frsize or 1
+    except OSError:
+        block = 1
+    return sum(-(-size // block) * block for size in sizes)
+
+
 # ---- temp files --------------------------------------------------------------------------
 
 def temp_path(directory: str, target: str) -> str:
@@ -222,6 +236,21 @@ def create_locked(path: str) -> int:
     return fd
 
 
+def disk_full(err: int, size: int, path: str) -> "DiskFull":
+    """The :class:`DiskFull` for a file of ``size`` bytes at ``path``: the space needed and
+    the space free, in bytes and GB."""
+    directory = os.path.dirname(path) or "."
+    try:
+        free = f"{free_bytes(directory):,} bytes free"
+    except OSError:
+        free = "free space unknown"
+    return DiskFull(err, f"no space left to write {size:,} bytes ({size / 1e9:.2f} GB) of "
+                    f"{os.path.basename(path)} in {directory}: {free} ({os.strerror(err)})")
+
+
+NO_SPACE = (errno.ENOSPC, errno.EFBIG, errno.EDQUOT)
+
+
 def _reserve(fd: int, size: int, path: str) -> bool:
     """Reserve ``size`` bytes of blocks; False where the file system cannot (then the caller
     writes with ``pwrite``); DiskFull when there is no room."""
@@ -231,11 +260,8 @@ def _reserve(fd: int, size: int, path: str) -> bool:
         os.posix_fallocate(fd, 0, size)
         return True
     except OSError as exc:
-        if exc.errno in (errno.ENOSPC, errno.EFBIG, errno.EDQUOT):
-            directory = os.path.dirname(path)
-            raise DiskFull(exc.errno, f"no space left to write {size:,} bytes "
-                           f"({size / 1e9:.2f} GB) in {directory}: {free_bytes(directory):,} "
-                           f"bytes free") from None
+        if exc.errno in NO_SPACE:
+            raise disk_full(exc.errno, size, path) from None
         if exc.errno in (errno.EOPNOTSUPP, errno.EINVAL, errno.ENOSYS):
             return False
         raise
@@ -246,13 +272,7 @@ def _reserve(fd: int, size: int, path: str) -> bool:
 def _pwrite_all(fd: int, data, offset: int) -> None:
     view = memoryview(data).cast("B")
     while view:
-        try:
-            n = os.pwrite(fd, view, offset)
-        except OSError as exc:
-            if exc.errno in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG):
-                raise DiskFull(exc.errno, f"no space left while writing at byte {offset:,}: "
-                               f"{exc.strerror}") from None
-            raise
+        n = os.pwrite(fd, view, offset)
         view, offset = view[n:], offset + n
 
 
@@ -302,6 +322,11 @@ def write_file(path: str, layout: FileLayout, source, threads: Optional[int] = N
                     progress.update(entry.nbytes)
             os.ftruncate(fd, total)
         os.fsync(fd)
+    except OSError as exc:
+        unlink_quietly([path])
+        if exc.errno in NO_SPACE and not isinstance(exc, DiskFull):
+            raise disk_full(exc.errno, total, path) from None
+        raise
     except BaseException:
         unlink_quietly([path])
         raise
@@ -316,6 +341,11 @@ def write_bytes(path: str, data: bytes) -> None:
     try:
         _pwrite_all(fd, data, 0)
         os.fsync(fd)
+    except OSError as exc:
+        unlink_quietly([path])
+        if exc.errno in NO_SPACE:
+            raise disk_full(exc.errno, len(data), path) from None
+        raise
     except BaseException:
         unlink_quietly([path])
         raise

@@ -13,6 +13,10 @@ import secrets
 from typing import Optional
 
 
+class ClusterError(RuntimeError):
+    """The dask cluster could not be started or reached, or lost a worker (exit status 1)."""
+
+
 def write_task(tmp_path: str, layout, source, threads: Optional[int]) -> int:
     """One shard: the task a worker runs; returns the bytes written."""
     from .files import write_file
@@ -28,14 +32,25 @@ def write_parallel(jobs: list, source, threads: Optional[int], workers: Optional
     of ``workers`` single-threaded processes, or the existing one at ``scheduler``.
     ``on_done(n_bytes)`` after each file. The first failure is raised (the others are
     cancelled)."""
-    from dask.distributed import Client, LocalCluster, as_completed
+    try:
+        from dask.distributed import Client, LocalCluster, as_completed
+    except ImportError as exc:
+        raise ClusterError(f"--workers/--scheduler need dask distributed: {exc}") from None
     cluster = None
-    if scheduler is None:
-        cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
-                               dashboard_address=None, silence_logs=logging.ERROR)
-        client = Client(cluster)
-    else:
-        client = Client(scheduler, timeout=30)
+    try:
+        if scheduler is None:
+            cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
+                                   dashboard_address=None, silence_logs=logging.ERROR)
+            client = Client(cluster)
+        else:
+            client = Client(scheduler, timeout=30)
+    except Exception as exc:
+        if cluster is not None:
+            cluster.close()
+        where = f"a dask LocalCluster of {workers} worker(s)" if scheduler is None else \
+            f"the dask scheduler at {scheduler!r}"
+        raise ClusterError(f"cannot start or reach {where}: {type(exc).__name__}: "
+                           f"{' '.join(str(exc).split())}") from None
     futures = []
     try:
         shared = client.scatter(source, broadcast=True)
@@ -44,7 +59,16 @@ def write_parallel(jobs: list, source, threads: Optional[int], workers: Optional
                                  key=f"philoxinit-checkpoint-{token}-{k}")
                    for k, (tmp, layout) in enumerate(jobs)]
         for future in as_completed(futures):
-            n = future.result()
+            try:
+                n = future.result()
+            except (OSError, KeyboardInterrupt):
+                raise
+            except Exception as exc:
+                if type(exc).__name__ in ("KilledWorker", "CancelledError", "CommClosedError"):
+                    raise ClusterError(f"the dask cluster lost the task writing "
+                                       f"{jobs[futures.index(future)][1].filename}: "
+                                       f"{type(exc).__name__}: {exc}") from None
+                raise
             if on_done is not None:
                 on_done(n)
     finally:
