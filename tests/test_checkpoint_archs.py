@@ -19,6 +19,7 @@ transformers = pytest.importorskip("transformers", reason="checkpoints of HF mod
 torch = pytest.importorskip("torch", reason="transformers models need torch")
 from safetensors import safe_open  # noqa: E402  (a dependency of transformers)
 
+from philoxinit._checkpoint.hf import HFSource  # noqa: E402
 from philoxinit.checkpoint import main  # noqa: E402
 
 COMMON = dict(vocab_size=96, hidden_size=32, intermediate_size=64, num_hidden_layers=2,
@@ -29,6 +30,7 @@ MOE = dict(num_experts_per_tok=2)
 # name -> (config class name, kwargs); every one is a causal LM of the installed transformers
 ARCHS = {
     "llama": ("LlamaConfig", dict(COMMON, pad_token_id=0)),
+    "llama-tied": ("LlamaConfig", dict(COMMON, tie_word_embeddings=True)),
     "qwen2": ("Qwen2Config", dict(COMMON)),
     "qwen3": ("Qwen3Config", dict(COMMON, head_dim=8)),
     "mistral": ("MistralConfig", dict(COMMON)),
@@ -144,9 +146,14 @@ def test_arch_written_like_save_pretrained_and_loads(tmp_path, capsys, name, dty
     assert signature(ours) == signature(ref)
     assert sorted(f for f in os.listdir(out) if f.endswith(".safetensors")) == \
         ["model.safetensors"]
+    for f in ("config.json", "generation_config.json"):   # as save_pretrained writes them
+        assert json.loads((out / f).read_text()) == json.loads((tmp_path / "ref" / f).read_text())
     written_cfg = json.loads((out / "config.json").read_text())
-    assert written_cfg["model_type"] == cfg.model_type
     assert written_cfg["architectures"] == [type(ref_model).__name__]
+    assert written_cfg["dtype"] == dtype
+    # the values come from plan_init replaying the recorded init, one tensor at a time
+    source = HFSource(json.loads(open(config).read()), dtype, 0)
+    assert source.plan_kind == "plan_init" and source.plan.replayed
 
     # (b) from_pretrained: nothing missing, unexpected or mismatched; (c) finite forward
     model = load(out)
@@ -188,6 +195,9 @@ def test_arch_written_like_save_pretrained_and_loads(tmp_path, capsys, name, dty
             within(ours[k], std / math.sqrt(2 * cfg.n_layer), k)
     if name == "mixtral":
         assert sum(".experts." in k for k in ours) == 3 * 4 * cfg.num_hidden_layers
+    if name == "llama-tied":
+        assert "lm_head.weight" not in ours and torch.equal(model.lm_head.weight,
+                                                            model.model.embed_tokens.weight)
 
 
 def test_seed_changes_values_not_layout(tmp_path, capsys):
@@ -246,3 +256,18 @@ def test_workers_2_byte_identical_to_workers_1(tmp_path, capsys):
     serial = {f: (tmp_path / "serial" / f).read_bytes()
               for f in sorted(os.listdir(tmp_path / "serial"))}
     assert serial == files[0]
+
+
+def test_hf_config_into_one_file(tmp_path, capsys):
+    cfg = make_config("qwen2")
+    config = write_config(cfg, tmp_path)
+    out = tmp_path / "out" / "qwen2.safetensors"
+    out.parent.mkdir()
+    checkpoint(capsys, config, "--out", out)
+    assert os.listdir(out.parent) == ["qwen2.safetensors"]
+    reference(cfg, tmp_path / "ref")
+    with safe_open(str(out), "pt") as a, \
+            safe_open(str(tmp_path / "ref" / "model.safetensors"), "pt") as b:
+        assert a.metadata()["format"] == "pt"
+        assert {k: a.get_slice(k).get_shape() for k in a.keys()} == \
+            {k: b.get_slice(k).get_shape() for k in b.keys()}
