@@ -239,3 +239,18 @@ def test_sigkill_leftover_removed_by_next_run(tmp_path):
 
 
 # HF models (keys, loading, values, shards, workers): tests/test_checkpoint_archs.py
+
+
+def test_header_over_the_safetensors_limit_refused_up_front(tmp_path, monkeypatch, capsys):
+    """safetensors refuses headers over 100 MB: such a file is refused before anything is
+    written (the limit lowered here; the real one needs about 1.5 M tensors)."""
+    from philoxinit._checkpoint import layout, main
+    assert layout.MAX_HEADER_BYTES == 100_000_000
+    monkeypatch.setattr(layout, "MAX_HEADER_BYTES", 2000)
+    spec = spec_file(tmp_path, [{"name": f"t{k}", "shape": [2], "rule": "zeros"}
+                                for k in range(100)])
+    assert main([str(spec), "--out", str(tmp_path / "m.safetensors"), "--no-progress"]) == 2
+    assert "header would be" in capsys.readouterr().err
+    assert sorted(os.listdir(tmp_path)) == ["spec.json"]
+    spec = spec_file(tmp_path, SPEC)       # a small header still passes
+    assert main([str(spec), "--out", str(tmp_path / "m.safetensors"), "--no-progress"]) == 0
