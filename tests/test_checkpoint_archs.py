@@ -274,18 +274,12 @@ def test_hf_config_into_one_file(tmp_path, capsys):
             {k: b.get_slice(k).get_shape() for k in b.keys()}
 
 
-TIED_WITH_PADDING = ("gemma", "gemma2")   # tied embeddings and a pad_token_id
-
-
-@pytest.mark.parametrize("name", [
-    pytest.param(n, marks=pytest.mark.xfail(
-        strict=True, reason="init_module on a real tied model: the tied lm_head's init "
-        "refills the embedding after its padding row was zeroed (HF and plan_init keep it "
-        "zero); reported")) if n in TIED_WITH_PADDING else n
-    for n in ARCHS])
+@pytest.mark.parametrize("name", list(ARCHS))
 def test_values_are_init_module_bits(tmp_path, capsys, name):
     """The checkpoint holds exactly what ``philoxinit.torch.init_module`` gives a real model
-    built by ``from_config`` (the contract of ``plan_init``), conversions reverted."""
+    built by ``from_config`` (the contract of ``plan_init``), conversions reverted. gemma and
+    gemma2 (tied, with a padding row) check that init_module does not let the tied lm_head's
+    init refill the embedding after its padding row was zeroed."""
     import philoxinit.torch as pt
     from transformers.core_model_loading import revert_weight_conversion
     from transformers.modeling_utils import remove_tied_weights_from_state_dict
