@@ -161,11 +161,40 @@ def _hf_init(session, module):
                     session.scope = ""
             m.__dict__["_initialize_weights"] = scoped
             wrapped.append(m)
+    untied = _untie_targets(module)
     try:
         module.init_weights()
     finally:
         for m in wrapped:
             m.__dict__.pop("_initialize_weights", None)
+        for owner, attr, placeholder, tensor in untied:
+            if owner._parameters.get(attr) is placeholder:    # init_weights did not re-tie
+                owner._parameters[attr] = tensor
+
+
+def _untie_targets(module):
+    """``from_config`` ties weights after the init, so the init of a tie's target (``lm_head``)
+    never overwrites its source (the embedding, padding row zeroed). On a model that is tied
+    already, each target is a meta placeholder while ``init_weights`` runs (fills of it are
+    no-ops); ``tie_weights`` at its end, or the ``finally`` above, restores the tie."""
+    keys = getattr(module, "all_tied_weights_keys", None) or getattr(
+        module, "_tied_weights_keys", None)
+    if not isinstance(keys, dict):
+        return []
+    params = dict(module.named_parameters(remove_duplicate=False))
+    out = []
+    for target, source in keys.items():
+        t, s = params.get(target), params.get(source)
+        if t is None or s is None or t is not s or t.is_meta:
+            continue
+        owner_name, _, attr = target.rpartition(".")
+        owner = module.get_submodule(owner_name) if owner_name else module
+        if owner._parameters.get(attr) is not t:
+            continue
+        placeholder = nn.Parameter(torch.empty_like(t, device="meta"), requires_grad=t.requires_grad)
+        owner._parameters[attr] = placeholder
+        out.append((owner, attr, placeholder, t))
+    return out
 
 
 def own_init_description(module):
@@ -176,6 +205,32 @@ def own_init_description(module):
     return "reset_parameters() of every submodule"
 
 
+# Per-module init methods (torchtitan's protocol, timm's, torch's): while one runs, fills into
+# temporaries are named after its module (torchtitan's fused wqkv draws q, k, v into temporaries
+# inside wqkv's _init_self_parameters), not after a count over the whole model.
+_SCOPED_METHODS = ("init_states", "_init_self_parameters", "_init_self_buffers", "init_weights",
+                   "reset_parameters", "_reset_parameters")
+
+
+def _scope_methods(session, module):
+    wrapped = []
+    for qual, mod in module.named_modules():
+        for name in _SCOPED_METHODS:
+            if name in mod.__dict__ or not callable(getattr(type(mod), name, None)):
+                continue
+            bound = getattr(mod, name)
+
+            def scoped(*args, _bound=bound, _qual=qual, **kwargs):
+                outer, session.scope = session.scope, _qual
+                try:
+                    return _bound(*args, **kwargs)
+                finally:
+                    session.scope = outer
+            mod.__dict__[name] = scoped
+            wrapped.append((mod, name))
+    return wrapped
+
+
 def _run_own_init(session, module, init):
     if init is not None:
         init(module)
@@ -184,7 +239,12 @@ def _run_own_init(session, module, init):
     if _hf_pretrained(module):
         _hf_init(session, module)
     elif callable(getattr(module, "init_weights", None)):
-        module.init_weights()
+        wrapped = _scope_methods(session, module)
+        try:
+            module.init_weights()
+        finally:
+            for mod, name in wrapped:
+                mod.__dict__.pop(name, None)
 
 
 def _module_names(module):

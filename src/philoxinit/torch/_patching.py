@@ -86,6 +86,35 @@ def _timm_functions():
     return out
 
 
+# torch's trunc_normal_ calls this module global at run time: swapping it reaches the calls
+# made through references that cannot be swapped (torchtitan's functools.partial objects).
+_TORCH_TRUNC_PRIVATE = getattr(torch.nn.init, "_no_grad_trunc_normal_", None)
+
+
+def _make_torch_trunc(original):
+    def dispatcher(tensor, mean, std, a, b, generator=None):
+        session = active_session()
+        if session is not None and isinstance(tensor, torch.Tensor):
+            try:
+                params = float(mean), float(std), float(a), float(b)
+            except (TypeError, ValueError):
+                params = None
+            if params is not None and params[1] > 0 and params[2] < params[3]:
+                with torch._C.DisableTorchFunction():
+                    if session.fill(tensor, "trunc_normal", params) is not None:
+                        return tensor
+        return original(tensor, mean, std, a, b, generator=generator)
+
+    dispatcher.__name__ = dispatcher.__qualname__ = original.__name__
+    dispatcher.__wrapped__ = original
+    dispatcher._philoxinit_dispatcher = True
+    return dispatcher
+
+
+_TORCH_TRUNC_DISPATCHER = (_make_torch_trunc(_TORCH_TRUNC_PRIVATE)
+                           if _TORCH_TRUNC_PRIVATE is not None else None)
+
+
 def init_function_map():
     """function object (torch's original or our dispatcher) -> (name, torch's original)."""
     out = {}
@@ -119,6 +148,10 @@ def patch(extra_modules=()):
             if dispatcher is not None:
                 undo.append((mod, attr, value))
                 setattr(mod, attr, dispatcher)
+    if _TORCH_TRUNC_DISPATCHER is not None and \
+            getattr(torch.nn.init, "_no_grad_trunc_normal_", None) is _TORCH_TRUNC_PRIVATE:
+        undo.append((torch.nn.init, "_no_grad_trunc_normal_", _TORCH_TRUNC_PRIVATE))
+        torch.nn.init._no_grad_trunc_normal_ = _TORCH_TRUNC_DISPATCHER
     hf = sys.modules.get("transformers.initialization")
     table = getattr(hf, "TORCH_INIT_FUNCTIONS", None)
     if isinstance(table, dict):
