@@ -141,10 +141,21 @@ def initial_seed() -> int:
     return _GLOBAL.seed
 
 
+_DIST_FNS = {"uniform": "uniform_", "normal": "normal_", "trunc_normal": "trunc_normal_"}
+_PLAIN_TYPES = (torch.Tensor, torch.nn.Parameter)
+
+
 def _fill_dist(tensor, dist_params, seed, stream, offset, threads):
     seed, stream = _GLOBAL.resolve(seed, stream)
     dist, params = dist_params
-    fn = {"uniform": _pxi.uniform_, "normal": _pxi.normal_, "trunc_normal": _pxi.trunc_normal_}[dist]
+    fn = getattr(_pxi, _DIST_FNS[dist])
+    # the common case, a plain contiguous CPU tensor, straight into its NumPy view
+    if (type(tensor) in _PLAIN_TYPES and tensor.dtype in _NUMPY_DTYPES
+            and tensor.device.type == "cpu" and tensor.is_contiguous()
+            and not tensor.is_conj() and not tensor.is_neg()):
+        fn(tensor.detach().numpy(), *params, seed=seed, stream=stream, offset=offset,
+           threads=threads)
+        return tensor
     return _fill_tensor(tensor, lambda a, **shard: fn(a, *params, seed=seed, stream=stream,
                                                       offset=offset, threads=threads, **shard),
                         sharded=True)
