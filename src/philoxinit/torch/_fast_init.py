@@ -15,14 +15,13 @@ import weakref
 
 import torch
 import torch.nn as nn
-from torch.overrides import TorchFunctionMode
 
 from .._streams import resolve_seed as _resolve_seed
 from . import _patching
 from ._dtensor import _dtensor_shard
 from ._session import (
-    _BASIC_INDEX, _FLOAT_DTYPES, _METHODS, _NO_DATA, InitSession, _active, _storage_key,
-    _tensor_method, _tensors, handle_init_call, init_fn_params)
+    _FLOAT_DTYPES, InitSession, _active, _Interceptor, _storage_key, _tensor_method, _tensors,
+    handle_init_call, init_fn_params, touches)
 
 _RANDOM = ("uniform_", "normal_", "trunc_normal_", "xavier_uniform_", "xavier_normal_",
            "kaiming_uniform_", "kaiming_normal_", "orthogonal_", "sparse_")
@@ -102,15 +101,19 @@ class _Recorder:
         self._record("method", args[0], (func, name, args, kwargs))
         return args[0]
 
+    def method_call(self, func, name, args, kwargs):
+        if self.recordable(args[0]) and _method_ok(name, args, kwargs):
+            return self.record_method(func, name, args, kwargs)
+        return NotImplemented
+
     # an operation that is no fill reads or writes a recorded storage: run its fills now
     def touches_pending(self, args, kwargs):
-        if not self.keys:
-            return False
-        for a in _tensors(args, kwargs):
-            k = _storage_key(a) if not a.is_meta else None
-            if k is not None and self.keys.get(k):
-                return True
-        return False
+        return touches(self.keys, args, kwargs)
+
+    def before_op(self, args, kwargs):
+        if self.touches_pending(args, kwargs):
+            with torch._C.DisableTorchFunction():
+                self.force(args, kwargs)
 
     def force(self, args, kwargs):
         wanted = {_storage_key(a) for a in _tensors(args, kwargs) if not a.is_meta}
@@ -148,39 +151,6 @@ def _replay(session, call):
         func, name, args, kwargs = payload
         if _tensor_method(session, name, args, kwargs) is NotImplemented:
             func(*args, **kwargs)
-
-
-class _RecordingMode(TorchFunctionMode):
-    """Sends the recorder every tensor op while modules are built."""
-
-    def __init__(self, recorder, init_functions):
-        super().__init__()
-        self.recorder = recorder
-        self.init_functions = init_functions
-
-    def __torch_function__(self, func, types, args=(), kwargs=None):
-        kwargs = kwargs or {}
-        r = self.recorder
-        name = _METHODS.get(func)
-        if name is not None and args and r.recordable(args[0]) and _method_ok(name, args, kwargs):
-            return r.record_method(func, name, args, kwargs)
-        init = self.init_functions.get(func)
-        if init is not None and args:
-            return r.record_init(init[0], init[1], args[0], args[1:], kwargs)
-        fname = getattr(func, "__name__", "")
-        if fname not in _NO_DATA and not (
-                fname == "__getitem__" and len(args) > 1 and (
-                    isinstance(args[1], _BASIC_INDEX) or isinstance(args[1], tuple) and all(
-                        isinstance(i, _BASIC_INDEX) for i in args[1]))):
-            if r.touches_pending(args, kwargs):
-                with torch._C.DisableTorchFunction():
-                    r.force(args, kwargs)
-            if (fname.endswith("_") or fname in ("__setitem__", "copy_")) and args and \
-                    isinstance(args[0], torch.Tensor):
-                r.mark_written(args[0])
-            if isinstance(kwargs.get("out"), torch.Tensor):
-                r.mark_written(kwargs["out"])
-        return func(*args, **kwargs)
 
 
 def _method_ok(name, args, kwargs):
@@ -264,7 +234,7 @@ class fast_init(contextlib.ContextDecorator):
         undo = []
         try:
             undo = _patching.patch()
-            mode = _RecordingMode(recorder, _patching.init_function_map())
+            mode = _Interceptor(recorder, _patching.init_function_map())
             stack = getattr(_active, "stack", None)
             if stack is None:
                 stack = _active.stack = []

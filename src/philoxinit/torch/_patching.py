@@ -36,27 +36,34 @@ for _name in _twins.INIT_NAMES:
     _DISPATCHERS[_name] = _make(_name, _twins._ORIGINAL[_name])
 
 
-# timm's truncated normals are its own code (``Tensor.uniform_`` then ``erfinv_``, ``mul_``,
-# ...): whole-tensor distributions that a session fills with the trunc_normal kernel in one go.
-def _timm_bounds(name, mean, std, a, b):
-    if name == "trunc_normal_tf_":   # bounds on the standard normal, then scaled and shifted
-        return mean, std, mean + a * std, mean + b * std
+# Truncated normals that are not torch.nn.init's public functions, each a whole-tensor
+# distribution a session fills with the trunc_normal kernel in one go:
+# * timm's ``trunc_normal_``/``trunc_normal_tf_``/``_trunc_normal_``: its own code
+#   (``Tensor.uniform_`` then ``erfinv_``, ``mul_``, ...);
+# * ``torch.nn.init._no_grad_trunc_normal_``: the module global torch's ``trunc_normal_`` calls
+#   at run time, so swapping it reaches calls made through references that cannot be swapped
+#   (torchtitan's ``functools.partial`` objects).
+def _absolute_bounds(mean, std, a, b):
     return mean, std, a, b
 
 
-def _make_timm(name, original):
-    def dispatcher(tensor, mean=0.0, std=1.0, a=-2.0, b=2.0):
+def _standard_bounds(mean, std, a, b):     # trunc_normal_tf_: bounds on N(0, 1), then scaled
+    return mean, std, mean + a * std, mean + b * std
+
+
+def _make_trunc(name, original, bounds):
+    def dispatcher(tensor, mean=0.0, std=1.0, a=-2.0, b=2.0, **kwargs):
         session = active_session()
         if session is not None and isinstance(tensor, torch.Tensor):
             try:
-                params = _timm_bounds(name, float(mean), float(std), float(a), float(b))
+                params = bounds(float(mean), float(std), float(a), float(b))
             except (TypeError, ValueError):
                 params = None
             if params is not None and params[1] > 0 and params[2] < params[3]:
                 with torch._C.DisableTorchFunction():
                     if session.fill(tensor, "trunc_normal", params) is not None:
                         return tensor
-        return original(tensor, mean, std, a, b)
+        return original(tensor, mean, std, a, b, **kwargs)
 
     dispatcher.__name__ = dispatcher.__qualname__ = name
     dispatcher.__doc__ = original.__doc__
@@ -65,7 +72,8 @@ def _make_timm(name, original):
     return dispatcher
 
 
-_TIMM_NAMES = ("trunc_normal_", "trunc_normal_tf_", "_trunc_normal_")
+_TIMM_NAMES = {"trunc_normal_": _absolute_bounds, "trunc_normal_tf_": _standard_bounds,
+               "_trunc_normal_": _absolute_bounds}
 _TIMM_DISPATCHERS = {}    # id(timm's function) -> (function, dispatcher)
 
 
@@ -75,44 +83,21 @@ def _timm_functions():
     out = {}
     if wi is None:
         return out
-    for name in _TIMM_NAMES:
+    for name, bounds in _TIMM_NAMES.items():
         fn = getattr(wi, name, None)
         if fn is None or getattr(fn, "_philoxinit_dispatcher", False):
             continue
         entry = _TIMM_DISPATCHERS.get(id(fn))
         if entry is None or entry[0] is not fn:
-            entry = _TIMM_DISPATCHERS[id(fn)] = (fn, _make_timm(name, fn))
+            entry = _TIMM_DISPATCHERS[id(fn)] = (fn, _make_trunc(name, fn, bounds))
         out[id(fn)] = entry[1]
     return out
 
 
-# torch's trunc_normal_ calls this module global at run time: swapping it reaches the calls
-# made through references that cannot be swapped (torchtitan's functools.partial objects).
 _TORCH_TRUNC_PRIVATE = getattr(torch.nn.init, "_no_grad_trunc_normal_", None)
-
-
-def _make_torch_trunc(original):
-    def dispatcher(tensor, mean, std, a, b, generator=None):
-        session = active_session()
-        if session is not None and isinstance(tensor, torch.Tensor):
-            try:
-                params = float(mean), float(std), float(a), float(b)
-            except (TypeError, ValueError):
-                params = None
-            if params is not None and params[1] > 0 and params[2] < params[3]:
-                with torch._C.DisableTorchFunction():
-                    if session.fill(tensor, "trunc_normal", params) is not None:
-                        return tensor
-        return original(tensor, mean, std, a, b, generator=generator)
-
-    dispatcher.__name__ = dispatcher.__qualname__ = original.__name__
-    dispatcher.__wrapped__ = original
-    dispatcher._philoxinit_dispatcher = True
-    return dispatcher
-
-
-_TORCH_TRUNC_DISPATCHER = (_make_torch_trunc(_TORCH_TRUNC_PRIVATE)
-                           if _TORCH_TRUNC_PRIVATE is not None else None)
+_TORCH_TRUNC_DISPATCHER = (
+    _make_trunc("_no_grad_trunc_normal_", _TORCH_TRUNC_PRIVATE, _absolute_bounds)
+    if _TORCH_TRUNC_PRIVATE is not None else None)
 
 
 def init_function_map():

@@ -14,9 +14,9 @@ import torch.nn as nn
 
 from .._streams import resolve_seed as _resolve_seed
 from . import _patching
-from ._fast_init import _FLOAT_DTYPES, _Recorder, _RecordingMode, _replay
+from ._fast_init import _FLOAT_DTYPES, _Recorder, _replay
 from ._own_init import _module_names, _run_own_init, init_module
-from ._session import InitSession, _active, _storage_key, _tensors
+from ._session import InitSession, _active, _Interceptor, _storage_key
 
 
 class _MetaRecorder(_Recorder):
@@ -114,7 +114,7 @@ class InitPlan:
             stack = _active.stack = []
         stack.append(recorder)
         try:
-            with torch.no_grad(), _RecordingMode(recorder, _patching.init_function_map()):
+            with torch.no_grad(), _Interceptor(recorder, _patching.init_function_map()):
                 _run_own_init(recorder, work, self._init)
         except Exception:      # init code that needs real values: run it for real instead
             return None

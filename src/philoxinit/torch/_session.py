@@ -276,13 +276,17 @@ class InitSession:
         self.flush()
 
     def touches_pending(self, args, kwargs):
-        if not self.pending:
-            return False
-        for a in _tensors(args, kwargs):
-            k = _storage_key(a) if not a.is_meta else None
-            if k is not None and self.pending_keys.get(k):
-                return True
-        return False
+        return touches(self.pending_keys, args, kwargs)
+
+    # what the interceptor asks of a session (fast_init's recorder answers differently)
+    def method_call(self, func, name, args, kwargs):
+        """A random Tensor method: handled (its result) or NotImplemented (torch's own runs)."""
+        return _tensor_method(self, name, args, kwargs)
+
+    def before_op(self, args, kwargs):
+        """Any other op that may read or write data: pending fills it touches run first."""
+        if self.touches_pending(args, kwargs):
+            self.flush()
 
     def mark_written(self, t):
         e = self.by_id.get(id(t))
@@ -329,6 +333,17 @@ class InitSession:
     def __exit__(self, *exc):
         _active.stack.pop()
         return False
+
+
+def touches(keys, args, kwargs):
+    """Whether a tensor among ``args``/``kwargs`` lies in a storage counted in ``keys``."""
+    if not keys:
+        return False
+    for a in _tensors(args, kwargs):
+        k = _storage_key(a) if not a.is_meta else None
+        if k is not None and keys.get(k):
+            return True
+    return False
 
 
 def _tensors(args, kwargs):
@@ -526,7 +541,8 @@ _METHODS = {getattr(torch.Tensor, n): n for n in RANDOM_METHODS}
 
 
 class _Interceptor(TorchFunctionMode):
-    """Sends the session every tensor op of the init code (see the module docstring)."""
+    """Sends the session every tensor op of the init code (see the module docstring): an
+    ``InitSession``, or the recorder of ``fast_init``/``plan_init``, which records instead."""
 
     def __init__(self, session, init_functions):
         super().__init__()
@@ -537,21 +553,20 @@ class _Interceptor(TorchFunctionMode):
         kwargs = kwargs or {}
         s = self.session
         name = _METHODS.get(func)
-        if name is not None:
-            r = _tensor_method(s, name, args, kwargs)
+        if name is not None and args:
+            r = s.method_call(func, name, args, kwargs)
             if r is not NotImplemented:
                 return r
         init = self.init_functions.get(func)
         if init is not None and args:
             return handle_init_call(s, init[0], init[1], args[0], args[1:], kwargs)
         fname = getattr(func, "__name__", "")
-        if fname not in _NO_DATA:
-            if fname == "__getitem__" and len(args) > 1 and (
-                    isinstance(args[1], _BASIC_INDEX) or isinstance(args[1], tuple) and all(
-                        isinstance(i, _BASIC_INDEX) for i in args[1])):
-                pass
-            elif s.touches_pending(args, kwargs):
-                s.flush()
+        # a basic index makes a view: it neither reads nor writes data
+        view = fname == "__getitem__" and len(args) > 1 and (
+            isinstance(args[1], _BASIC_INDEX) or isinstance(args[1], tuple) and all(
+                isinstance(i, _BASIC_INDEX) for i in args[1]))
+        if fname not in _NO_DATA and not view:
+            s.before_op(args, kwargs)
             if (fname.endswith("_") or fname in ("__setitem__", "copy_")) and args and \
                     isinstance(args[0], torch.Tensor):
                 s.mark_written(args[0])

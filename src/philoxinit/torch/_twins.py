@@ -44,8 +44,13 @@ def _numpy_view(t: torch.Tensor) -> np.ndarray:
         return t.view(torch.int16).numpy().view(ml_dtypes.bfloat16)
     return t.numpy()
 
+def _viewable(t: torch.Tensor) -> bool:
+    """Whether ``t``'s values are exactly its NumPy view's: CPU, contiguous, no lazy conj/neg."""
+    return t.device.type == "cpu" and t.is_contiguous() and not t.is_conj() and not t.is_neg()
+
+
 def _fill_plain(t: torch.Tensor, fill) -> None:
-    if t.device.type == "cpu" and t.is_contiguous() and not t.is_conj() and not t.is_neg():
+    if _viewable(t):
         fill(_numpy_view(t))
     else:
         tmp = torch.empty(t.shape, dtype=t.dtype, device="cpu")
@@ -150,9 +155,7 @@ def _fill_dist(tensor, dist_params, seed, stream, offset, threads):
     dist, params = dist_params
     fn = getattr(_pxi, _DIST_FNS[dist])
     # the common case, a plain contiguous CPU tensor, straight into its NumPy view
-    if (type(tensor) in _PLAIN_TYPES and tensor.dtype in _NUMPY_DTYPES
-            and tensor.device.type == "cpu" and tensor.is_contiguous()
-            and not tensor.is_conj() and not tensor.is_neg()):
+    if type(tensor) in _PLAIN_TYPES and tensor.dtype in _NUMPY_DTYPES and _viewable(tensor):
         fn(tensor.detach().numpy(), *params, seed=seed, stream=stream, offset=offset,
            threads=threads)
         return tensor
