@@ -34,6 +34,7 @@ from .files import (DiskFull, Interrupted, check_out, check_replaceable, commit,
                     write_bytes, write_file)
 from .layout import (INDEX_NAME, SHARD_RE, WEIGHTS_NAME, Entry, file_layout, index_json,
                      parse_size, shard_names, split_shards, total_size)
+from .workers import ClusterError
 from .spec import (SAFETENSORS_DTYPES, FLOAT_DTYPES, ListSource, SpecError, check_all_args,
                    check_config_types, config_dtype, dtype_name, is_config, numpy_dtype,
                    read_json, tensors_from_list, tensors_from_llama)
@@ -213,15 +214,7 @@ def run(args) -> int:
             bar.close()
         _err(exc.strerror if exc.strerror else str(exc))
         return 1
-    except OSError as exc:
-        if bar is not None:
-            bar.close()
-        _err(f"cannot write {args.out!r}: {exc}")
-        return 1
-    except Exception as exc:
-        from .workers import ClusterError
-        if not isinstance(exc, ClusterError):
-            raise
+    except (OSError, ClusterError) as exc:
         if bar is not None:
             bar.close()
         _err(f"cannot write {args.out!r}: {exc}")

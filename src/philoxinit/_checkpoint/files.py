@@ -285,72 +285,79 @@ def write_file(path: str, layout: FileLayout, source, threads: Optional[int] = N
     total = layout.total_bytes
     fd = create_locked(path)
     try:
-        if os.fstat(fd).st_nlink == 0:  # removed between create and lock by a cleaning run
-            raise FileExistsError(errno.EEXIST, "temp file removed by another run", path)
-        mapped = _reserve(fd, total, path)
-        _pwrite_all(fd, len(layout.header).to_bytes(8, "little") + layout.header, 0)
-        if mapped and layout.data_bytes:
-            mm = mmap.mmap(fd, total)
-            try:
-                for entry, offset in layout.placed:
-                    if progress is not None:
-                        progress.set_description(entry.name)
-                    if entry.nbytes:
-                        buf = np.frombuffer(mm, np.uint8, entry.nbytes, offset)
-                        source.fill(entry, buf, threads)
-                        del buf
-                    if progress is not None:
-                        progress.update(entry.nbytes)
-                mm.flush()
-            finally:
-                try:
-                    mm.close()
-                except BufferError:  # a view still alive in a traceback: drop it first
-                    gc.collect()
-                    try:
-                        mm.close()
-                    except BufferError:  # held by the propagating exception: closed by GC
-                        pass
-        else:
-            for entry, offset in layout.placed:
-                if entry.nbytes:
-                    buf = np.empty(entry.nbytes, np.uint8)
-                    source.fill(entry, buf, threads)
-                    _pwrite_all(fd, buf, offset)
-                    del buf
-                if progress is not None:
-                    progress.update(entry.nbytes)
-            os.ftruncate(fd, total)
-        os.fsync(fd)
-    except OSError as exc:
-        unlink_quietly([path])
-        if exc.errno in NO_SPACE and not isinstance(exc, DiskFull):
-            raise disk_full(exc.errno, total, path) from None
-        raise
-    except BaseException:
-        unlink_quietly([path])
-        raise
+        with _removed_on_error(path, total):
+            _write_layout(fd, path, total, layout, source, threads, progress)
     finally:
         os.close(fd)
     return total
+
+
+def _write_layout(fd, path, total, layout, source, threads, progress):
+    """The body of :func:`write_file`: the header, then every tensor, one fsync."""
+    if os.fstat(fd).st_nlink == 0:  # removed between create and lock by a cleaning run
+        raise FileExistsError(errno.EEXIST, "temp file removed by another run", path)
+    mapped = _reserve(fd, total, path)
+    _pwrite_all(fd, len(layout.header).to_bytes(8, "little") + layout.header, 0)
+    if mapped and layout.data_bytes:
+        mm = mmap.mmap(fd, total)
+        try:
+            for entry, offset in layout.placed:
+                if progress is not None:
+                    progress.set_description(entry.name)
+                if entry.nbytes:
+                    buf = np.frombuffer(mm, np.uint8, entry.nbytes, offset)
+                    source.fill(entry, buf, threads)
+                    del buf
+                if progress is not None:
+                    progress.update(entry.nbytes)
+            mm.flush()
+        finally:
+            try:
+                mm.close()
+            except BufferError:  # a view still alive in a traceback: drop it first
+                gc.collect()
+                try:
+                    mm.close()
+                except BufferError:  # held by the propagating exception: closed by GC
+                    pass
+    else:
+        for entry, offset in layout.placed:
+            if entry.nbytes:
+                buf = np.empty(entry.nbytes, np.uint8)
+                source.fill(entry, buf, threads)
+                _pwrite_all(fd, buf, offset)
+                del buf
+            if progress is not None:
+                progress.update(entry.nbytes)
+        os.ftruncate(fd, total)
+    os.fsync(fd)
 
 
 def write_bytes(path: str, data: bytes) -> None:
     """Write the small file ``path`` (new, locked, fsynced); removed on error."""
     fd = create_locked(path)
     try:
-        _pwrite_all(fd, data, 0)
-        os.fsync(fd)
+        with _removed_on_error(path, len(data)):
+            _pwrite_all(fd, data, 0)
+            os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+@contextmanager
+def _removed_on_error(path: str, size: int):
+    """On any error remove ``path``; a no-space OSError becomes the DiskFull naming ``size``
+    and the free space."""
+    try:
+        yield
     except OSError as exc:
         unlink_quietly([path])
-        if exc.errno in NO_SPACE:
-            raise disk_full(exc.errno, len(data), path) from None
+        if exc.errno in NO_SPACE and not isinstance(exc, DiskFull):
+            raise disk_full(exc.errno, size, path) from None
         raise
     except BaseException:
         unlink_quietly([path])
         raise
-    finally:
-        os.close(fd)
 
 
 def commit(renames: list, directory: str) -> None:

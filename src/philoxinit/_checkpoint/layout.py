@@ -118,6 +118,13 @@ def file_layout(filename: str, entries: list, metadata: dict) -> FileLayout:
                                        for e, h in zip(ordered, header.values())])
 
 
+def _storage_of(entry, storage: Optional[dict]) -> tuple:
+    """``(storage id or None, bytes it counts for)`` of ``entry`` (see :func:`split_shards`)."""
+    if storage and entry.name in storage:
+        return storage[entry.name]
+    return None, entry.nbytes
+
+
 def split_shards(entries: list, max_shard_size: Optional[int], storage: Optional[dict] = None):
     """Lists of entries, one per shard, by ``save_pretrained``'s greedy rule (state-dict order).
 
@@ -143,7 +150,7 @@ def split_shards(entries: list, max_shard_size: Optional[int], storage: Optional
     shards, current, current_size = [], [], 0
     first_of, followers = {}, {}
     for e in entries:
-        sid, size = storage.get(e.name, (None, e.nbytes)) if storage else (None, e.nbytes)
+        sid, size = _storage_of(e, storage)
         if sid is not None:
             if sid in first_of:
                 followers.setdefault(first_of[sid], []).append(e)
@@ -175,7 +182,7 @@ def total_size(entries: list, storage: Optional[dict] = None) -> int:
     """
     seen, total = set(), 0
     for e in entries:
-        sid, size = storage.get(e.name, (None, e.nbytes)) if storage else (None, e.nbytes)
+        sid, size = _storage_of(e, storage)
         if sid is not None:
             if sid in seen:
                 continue
