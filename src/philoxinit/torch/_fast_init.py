@@ -20,8 +20,8 @@ from .._streams import resolve_seed as _resolve_seed
 from . import _patching
 from ._dtensor import _dtensor_shard
 from ._session import (
-    _FLOAT_DTYPES, InitSession, _active, _Interceptor, _storage_key, _tensor_method, _tensors,
-    handle_init_call, init_fn_params, touches)
+    _FLOAT_DTYPES, InitSession, _active, _arg, _Interceptor, _scalar, _storage_key,
+    _tensor_method, _tensors, handle_init_call, init_fn_params, touches)
 
 _RANDOM = ("uniform_", "normal_", "trunc_normal_", "xavier_uniform_", "xavier_normal_",
            "kaiming_uniform_", "kaiming_normal_", "orthogonal_", "sparse_")
@@ -155,7 +155,6 @@ def _replay(session, call):
 
 def _method_ok(name, args, kwargs):
     """Whether the session's Tensor-method handler takes this call (else torch runs it now)."""
-    from ._session import _arg, _scalar
     if name == "fill_":
         v = _scalar(_arg(args[1:], kwargs, 0, "value", None))
         return v is not None and not isinstance(v, bool) and isinstance(v, (int, float))
