@@ -90,3 +90,89 @@ def test_trunc_windows_holding_zero_accepted_the_others_fully_checked(dtype):
     assert check_dist_params("trunc_normal", (0.0, 1.0, 0.5, 1.5), dtype) == (0.0, 1.0, 0.5, 1.5)
     with pytest.raises(ValueError, match="12 standard deviations"):
         check_dist_params("trunc_normal", (0.0, 1.0, 13.0, 14.0), dtype)
+
+
+# ---- the plain-call fast path of _fill and its accepted-parameter cache ------------------------
+
+def test_bad_params_refused_after_equal_good_ones_were_accepted():
+    out = np.zeros(8, np.float32)
+    pxi.uniform_(np.empty(8, np.float32), 1.0, 2.0)  # (1.0, 2.0) is now in the cache
+    pxi.normal_(np.empty(8, np.float32), 0.0, 1.0)
+    for call, error, words in [
+        (lambda: pxi.uniform_(out, True, 2.0), TypeError, "low must be a real number"),
+        (lambda: pxi.uniform_(out, 1.0, np.bool_(True)), TypeError, "high must be a real number"),
+        (lambda: pxi.uniform_(out, 2.0, 1.0), ValueError, "low must be <= high"),
+        (lambda: pxi.uniform_(out, float("nan"), 2.0), ValueError, "low must be finite"),
+        (lambda: pxi.normal_(out, 0.0, -1.0), ValueError, "std must be >= 0"),
+        (lambda: pxi.normal_(out, 0.0, 1e38), ValueError, "std is too large"),
+        (lambda: pxi.trunc_normal_(out, 0.0, 1.0, 2.0, 2.0), ValueError, "a must be < b"),
+        (lambda: pxi.uniform_(out, 1.0, 2.0, offset=0.0), TypeError, "offset must be an int"),
+        (lambda: pxi.uniform_(out, 1.0, 2.0, seed=-1), ValueError, "seed must be in"),
+        (lambda: pxi.uniform_(out, 1.0, 2.0, stream=1.5), TypeError, "stream"),
+    ]:
+        with pytest.raises(error, match=words):
+            call()
+        assert (out == 0).all()
+    # float16 has its own range: the cache is per dtype
+    pxi.normal_(np.empty(8, np.float32), 0.0, 2e4)
+    with pytest.raises(ValueError, match="too large"):
+        pxi.normal_(np.zeros(8, np.float16), 0.0, 2e4)
+
+
+def _draw_case(rng):
+    dist = ["uniform", "normal", "trunc_normal"][rng.integers(3)]
+    scale = float(10.0 ** rng.uniform(-4, 1))
+    if dist == "uniform":
+        low = float(rng.uniform(-1, 1)) * scale
+        params = (low, low + scale)
+    elif dist == "normal":
+        params = (float(rng.uniform(-1, 1)), scale)
+    else:
+        params = (0.0, scale, -2.0 * scale, float(rng.uniform(0.5, 3)) * scale)
+    shape = tuple(int(d) for d in rng.integers(1, 40, size=rng.integers(1, 4)))
+    dtype = [np.float32, np.float64, np.float16][rng.integers(3)]
+    return dist, params, shape, dtype, int(rng.integers(0, 2**63)), int(rng.integers(0, 2**40))
+
+
+def test_fast_path_equals_the_full_path_and_the_reference():
+    from philoxinit import reference
+    rng = np.random.default_rng(2026_12_02)
+    for _ in range(60):
+        dist, params, shape, dtype, seed, stream = _draw_case(rng)
+        fill = getattr(pxi, dist + "_")
+        fast = fill(np.empty(shape, dtype), *params, seed=seed, stream=stream)
+        # threads=1 and a Fortran-ordered output both take the full path
+        full = fill(np.empty(shape, dtype), *params, seed=seed, stream=stream, threads=1)
+        fortran = fill(np.empty(shape, dtype, order="F"), *params, seed=seed, stream=stream)
+        ref = getattr(reference, dist + "_")(np.empty(shape, dtype), *params, seed=seed,
+                                             stream=stream)
+        assert fast.tobytes() == full.tobytes() == np.ascontiguousarray(fortran).tobytes()
+        if dtype is not np.float16 and dist == "uniform":
+            assert fast.tobytes() == ref.tobytes(), (dist, params, shape, dtype)
+        else:  # the normal quantiles may differ in the last bits (docs/stream.md), a float16 ulp
+            rtol = 1e-3 if dtype is np.float16 else 2e-5
+            np.testing.assert_allclose(fast, ref, rtol=rtol, atol=1e-5 * params[1])
+
+
+def test_signed_zero_params_pass_through_the_cache_unchanged():
+    from philoxinit import reference
+    plus = pxi.normal_(np.empty(256, np.float32), 0.0, 0.0, seed=1)  # caches (0.0, 0.0)
+    minus = pxi.normal_(np.empty(256, np.float32), -0.0, 0.0, seed=1)  # equal key, other bits
+    want = reference.normal_(np.empty(256, np.float32), -0.0, 0.0, seed=1)
+    assert not np.signbit(plus).any()
+    assert np.signbit(minus).any()
+    assert minus.tobytes() == want.tobytes()
+
+
+def test_accepted_params_cache_stays_bounded(monkeypatch):
+    import sys
+    _api = sys.modules["philoxinit._api"]  # philoxinit._api names the default InitAPI
+    monkeypatch.setattr(_api, "_ACCEPTED_PARAMS", set())
+    monkeypatch.setattr(_api, "_ACCEPTED_PARAMS_MAX", 3)
+    out = np.empty(16, np.float32)
+    for k in range(10):
+        std = 0.01 * (k + 1)
+        got = pxi.normal_(out, 0.0, std, seed=4, stream=k).copy()
+        assert got.tobytes() == pxi.normal_(np.empty(16, np.float32), 0.0, std, seed=4,
+                                            stream=k, threads=1).tobytes()
+    assert len(_api._ACCEPTED_PARAMS) <= 3

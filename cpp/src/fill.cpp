@@ -127,18 +127,9 @@ class InterruptPoller {
   std::chrono::steady_clock::time_point next_;
 };
 
-// When the last fill ended: fills closer together than kBackToBack count as one burst.
-constexpr std::chrono::microseconds kBackToBack{1000};
-constexpr bool kSmallFillsAlone = true;
+// When the last fill ended (steady_clock ticks), so that a loop of small fills, which never
+// wakes the pool by itself, wakes it once and then finds it awake.
 std::atomic<std::chrono::steady_clock::rep> g_last_fill_end{0};
-std::chrono::steady_clock::time_point last_fill_end() {
-  return std::chrono::steady_clock::time_point(
-      std::chrono::steady_clock::duration(g_last_fill_end.load(std::memory_order_relaxed)));
-}
-void note_fill_end() {
-  g_last_fill_end.store(std::chrono::steady_clock::now().time_since_epoch().count(),
-                        std::memory_order_relaxed);
-}
 
 // The chunk length for `total` elements on `threads` threads: kChunk, smaller for small fills
 // so that both cores get work (at least kMinChunk, a few microseconds of kernel time each).
@@ -156,17 +147,22 @@ Status for_each_chunk(uint64_t total, const FillOptions& opt, Body&& body) {
   const uint64_t chunk = chunk_length(total, requested);
   const uint64_t chunks = (total + chunk - 1) / chunk;
   int threads = int(std::min<uint64_t>(uint64_t(requested), chunks));
-  // Waking sleeping workers costs more than a small fill gains from them, unless fills are
-  // coming back to back (a loop over a model's tensors): then the first wake keeps them up.
+  // A fill under one chunk per thread takes the second thread only while the pool is awake,
+  // or when the last fill ended less than a spin time ago (a loop over a model's tensors: the
+  // first wake keeps the worker spinning for the next). Waking a worker for an isolated small
+  // fill costs more than it gains, and a worker that is not running now may be preempted
+  // mid-chunk and make the caller wait (cpp/bench/bench_threads.cpp, docs/performance.md).
   const auto started = std::chrono::steady_clock::now();
-  // Measured on a loaded 2-core machine: a second thread that is preempted makes a small fill
-  // wait for it, so fills under one chunk per thread stay on the caller (the back-to-back
-  // rule above is kept for when that changes; see cpp/bench/bench_threads.cpp).
-  if (threads > 1 && total < kChunk * uint64_t(threads) &&
-      (kSmallFillsAlone || (!pool_awake() && started - last_fill_end() > kBackToBack)))
+  if (threads > 1 && total < kChunk * uint64_t(threads) && !pool_awake() &&
+      started.time_since_epoch().count() - g_last_fill_end.load(std::memory_order_relaxed) >
+          std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+              std::chrono::microseconds(spin_microseconds())).count())
     threads = 1;
   const struct Stamp {
-    ~Stamp() { note_fill_end(); }
+    ~Stamp() {
+      g_last_fill_end.store(std::chrono::steady_clock::now().time_since_epoch().count(),
+                            std::memory_order_relaxed);
+    }
   } stamp;
   InterruptPoller interrupted(opt.interrupt);
   if (threads <= 1) {

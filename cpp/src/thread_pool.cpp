@@ -203,12 +203,14 @@ bool pool_awake() {
 }
 
 void set_spin_microseconds(int us) { g_spin_us.store(us < 0 ? kDefaultSpinUs : us); }
+int spin_microseconds() { return g_spin_us.load(std::memory_order_relaxed); }
 
 #else  // no threads in this build
 
 void run_parallel(int, void (*task)(void*, int), void* context) { task(context, 0); }
 bool pool_awake() { return false; }
 void set_spin_microseconds(int) {}
+int spin_microseconds() { return 0; }
 
 #endif
 

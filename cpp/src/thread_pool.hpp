@@ -19,6 +19,7 @@ bool pool_awake();
 // How long (microseconds) workers keep spinning after a region before they sleep; <0 restores
 // the default. For benchmarks of the wait policy (cpp/bench/bench_threads.cpp).
 void set_spin_microseconds(int us);
+int spin_microseconds();
 
 // The threads a fill uses by default: OMP_NUM_THREADS if set, else the CPUs this process may
 // run on; 1 in a build without threads.

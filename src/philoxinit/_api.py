@@ -210,6 +210,28 @@ def check_dist_params(dist: str, params: tuple, dtype=np.float32) -> tuple:
     return mean, std, a, b
 
 
+# The float-only parameter tuples check_dist_params has accepted, per distribution and dtype
+# (a model has a few distinct scales, filled over and over). A float the check accepts it
+# returns unchanged, so the tuple passed in is the answer; -0.0 == 0.0 sharing a key is
+# harmless, since no check depends on the sign of a zero. Ints and bools always take the full
+# check: 1 == 1.0 == True would share a key, and True must be refused.
+_ACCEPTED_PARAMS: set = set()
+_ACCEPTED_PARAMS_MAX = 4096
+
+
+def _checked_params(dist: str, params: tuple, dtype) -> tuple:
+    for value in params:
+        if type(value) is not float:
+            return check_dist_params(dist, params, dtype)
+    key = (dist, dtype, params)
+    if key not in _ACCEPTED_PARAMS:
+        check_dist_params(dist, params, dtype)
+        if len(_ACCEPTED_PARAMS) >= _ACCEPTED_PARAMS_MAX:
+            _ACCEPTED_PARAMS.clear()
+        _ACCEPTED_PARAMS.add(key)
+    return params
+
+
 def _as_shape(shape, name: str) -> tuple:
     try:
         dims = tuple(shape)
@@ -302,8 +324,19 @@ class InitAPI:
 
     def _fill(self, out, dist, params, seed, stream, offset, threads, global_shape=None,
               index=None):
+        # The common call (a whole, writable, C-contiguous array of a dtype seen before, no
+        # offset, threads or shard) skips the checks that cannot fail for it: a small fill's
+        # time is mostly these checks (docs/performance.md, "Per-call overhead").
+        if (type(out) is np.ndarray and global_shape is None and index is None
+                and threads is None and type(offset) is int and offset == 0
+                and out.dtype in _OUT_DTYPES):
+            flags = out.flags
+            if flags.writeable and flags.c_contiguous and out.size:
+                self._backend.fill(out, dist, _checked_params(dist, params, out.dtype),
+                                   resolve_seed(seed), stream_id(stream), 0, 0)
+                return out
         check_out(out)
-        params = check_dist_params(dist, params, out.dtype)
+        params = _checked_params(dist, params, out.dtype)
         if global_shape is None and index is None:
             layout, total = None, out.size
         else:

@@ -46,7 +46,7 @@ def _numpy_view(t: torch.Tensor) -> np.ndarray:
 
 def _viewable(t: torch.Tensor) -> bool:
     """Whether ``t``'s values are exactly its NumPy view's: CPU, contiguous, no lazy conj/neg."""
-    return t.device.type == "cpu" and t.is_contiguous() and not t.is_conj() and not t.is_neg()
+    return t.is_cpu and t.is_contiguous() and not t.is_conj() and not t.is_neg()
 
 
 def _fill_plain(t: torch.Tensor, fill) -> None:
@@ -104,6 +104,8 @@ class _GlobalStreams:
             self.seed, self.next = seed, 0
 
     def resolve(self, seed, stream):
+        if seed is not None and stream is not None:  # nothing to read or take
+            return seed, stream
         with self.lock:
             if seed is None:
                 seed = self.seed
@@ -156,8 +158,8 @@ def _fill_dist(tensor, dist_params, seed, stream, offset, threads):
     fn = getattr(_pxi, _DIST_FNS[dist])
     # the common case, a plain contiguous CPU tensor, straight into its NumPy view
     if type(tensor) in _PLAIN_TYPES and tensor.dtype in _NUMPY_DTYPES and _viewable(tensor):
-        fn(tensor.detach().numpy(), *params, seed=seed, stream=stream, offset=offset,
-           threads=threads)
+        fn((tensor.detach() if tensor.requires_grad else tensor).numpy(), *params, seed=seed,
+           stream=stream, offset=offset, threads=threads)
         return tensor
     return _fill_tensor(tensor, lambda a, **shard: fn(a, *params, seed=seed, stream=stream,
                                                       offset=offset, threads=threads, **shard),
