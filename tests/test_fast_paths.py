@@ -176,3 +176,17 @@ def test_accepted_params_cache_stays_bounded(monkeypatch):
         assert got.tobytes() == pxi.normal_(np.empty(16, np.float32), 0.0, std, seed=4,
                                             stream=k, threads=1).tobytes()
     assert len(_api._ACCEPTED_PARAMS) <= 3
+
+
+def test_small_fills_back_to_back_equal_single_thread_fills():
+    # Back to back, fills under one chunk per thread run on the awake pool's two threads
+    # (cpp/src/fill.cpp); every one must still be bit for bit its single-thread fill.
+    rng = np.random.default_rng(17)
+    sizes = [int(n) for n in rng.integers(1, 3 * 2**15, size=200)] + [2**14] * 50
+    outs = [np.empty(n, np.float32) for n in sizes]
+    for k, out in enumerate(outs):
+        [pxi.uniform_, pxi.normal_][k % 2](out, seed=11, stream=k)
+    for k, out in enumerate(outs):
+        alone = [pxi.uniform_, pxi.normal_][k % 2](np.empty_like(out), seed=11, stream=k,
+                                                     threads=1)
+        assert out.tobytes() == alone.tobytes(), (k, out.size)
