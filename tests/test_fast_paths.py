@@ -9,7 +9,7 @@ import pytest
 
 import philoxinit as pxi
 from philoxinit import _streams
-from philoxinit._api import _GRIDS, check_dist_params
+from philoxinit._checks import _GRIDS, check_dist_params
 
 
 def _blake(name: str) -> int:
@@ -165,17 +165,16 @@ def test_signed_zero_params_pass_through_the_cache_unchanged():
 
 
 def test_accepted_params_cache_stays_bounded(monkeypatch):
-    import sys
-    _api = sys.modules["philoxinit._api"]  # philoxinit._api names the default InitAPI
-    monkeypatch.setattr(_api, "_ACCEPTED_PARAMS", set())
-    monkeypatch.setattr(_api, "_ACCEPTED_PARAMS_MAX", 3)
+    from philoxinit import _checks
+    monkeypatch.setattr(_checks, "_ACCEPTED_PARAMS", set())
+    monkeypatch.setattr(_checks, "_ACCEPTED_PARAMS_MAX", 3)
     out = np.empty(16, np.float32)
     for k in range(10):
         std = 0.01 * (k + 1)
         got = pxi.normal_(out, 0.0, std, seed=4, stream=k).copy()
         assert got.tobytes() == pxi.normal_(np.empty(16, np.float32), 0.0, std, seed=4,
                                             stream=k, threads=1).tobytes()
-    assert len(_api._ACCEPTED_PARAMS) <= 3
+    assert len(_checks._ACCEPTED_PARAMS) <= 3
 
 
 def test_small_fills_back_to_back_equal_single_thread_fills():

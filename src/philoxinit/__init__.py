@@ -20,7 +20,8 @@ import warnings
 import numpy as np
 
 from . import _core
-from ._api import THREADS_LIMIT, InitAPI
+from ._api import InitAPI
+from ._checks import THREADS_LIMIT
 from ._native_backend import NativeBackend
 from ._streams import stream_id
 from .rules import calculate_gain, compute_fans

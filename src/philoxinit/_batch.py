@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._api import _threads, check_dist_params, check_out, shard_layout
+from ._checks import _threads, check_dist_params, check_out
+from ._shard_layout import shard_layout
 from ._streams import resolve_offset, resolve_seed, stream_id
 
 __all__ = ["FillJob", "fill_batch"]
@@ -74,7 +75,7 @@ def _check_job(job) -> _Checked:
                  "trunc_normal": "(mean, std, a, b)", "constant": "(value,)"}[dist]
         raise TypeError(f"params for {dist!r} must be a tuple {names}, got {params!r}")
     if dist == "constant":
-        from ._api import _real
+        from ._checks import _real
         value = _real(params[0], "value")
         if out.dtype.itemsize == 2:
             value = float(np.float32(value))  # the rounding constant_ uses

@@ -109,7 +109,7 @@ def fill_in_pieces(inplace, out: np.ndarray, kwargs: dict, advance, piece: int =
             pos = end
             end = _send(ends, time.perf_counter() - t0)
         return out
-    from ._api import shard_layout
+    from ._shard_layout import shard_layout
     global_shape, index = kwargs.get("global_shape"), kwargs.get("index")
     if global_shape is None:
         if index is not None:  # the one-call error message

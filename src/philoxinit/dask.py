@@ -24,7 +24,7 @@ import functools
 import numpy as np
 
 import philoxinit as _pxi
-from ._api import _as_shape
+from ._shard_layout import _as_shape
 
 __all__ = [
     "uniform", "normal", "trunc_normal", "variance_scaling",

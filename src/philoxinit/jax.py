@@ -79,7 +79,7 @@ import philoxinit as _pxi
 
 from . import normal_, trunc_normal_, uniform_
 from ._orthogonal import orthogonal_matrix
-from ._api import _as_shape
+from ._shard_layout import _as_shape
 from ._streams import resolve_seed, stream_id
 from .jax_sharding import _local_index, make_array
 

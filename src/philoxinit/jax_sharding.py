@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 
 import philoxinit as _pxi
-from ._api import _as_shape
+from ._shard_layout import _as_shape
 
 __all__ = ["make_array"]
 

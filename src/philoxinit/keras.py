@@ -72,7 +72,7 @@ from keras.src.backend.common.variables import Variable as _KerasVariable
 
 from . import normal_, trunc_normal_, uniform_
 from ._orthogonal import orthogonal_matrix
-from ._api import _as_shape
+from ._shard_layout import _as_shape
 from ._streams import stream_id
 
 __all__ = [
