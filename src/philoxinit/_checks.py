@@ -28,15 +28,21 @@ def check_out(out) -> None:
         if not out.flags.writeable:
             raise ValueError("out is read-only (its WRITEABLE flag is False)")
         return
+    check_array_out(out, _FLOAT_DTYPES, "float16, float32, float64 or bfloat16")
+    _OUT_DTYPES.add(out.dtype)
+
+
+def check_array_out(out, dtype_names, expected: str) -> None:
+    """TypeError/ValueError unless ``out`` is a writable, native-order ndarray whose dtype name
+    is in ``dtype_names`` (``expected`` spells them for the message)."""
     if not isinstance(out, np.ndarray):
         raise TypeError(f"out must be a numpy.ndarray (or np.memmap), got {type(out).__name__}")
-    if out.dtype.name not in _FLOAT_DTYPES:
-        raise TypeError(f"out must have dtype float16, float32, float64 or bfloat16, got {out.dtype}")
+    if out.dtype.name not in dtype_names:
+        raise TypeError(f"out must have dtype {expected}, got {out.dtype}")
     if not out.dtype.isnative:
         raise TypeError(f"out must be in the machine's byte order, got dtype {out.dtype.str!r}")
     if not out.flags.writeable:
         raise ValueError("out is read-only (its WRITEABLE flag is False)")
-    _OUT_DTYPES.add(out.dtype)
 
 
 def _real(value, name: str) -> float:

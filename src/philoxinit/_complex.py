@@ -29,6 +29,7 @@ import numbers
 
 import numpy as np
 
+from ._checks import check_array_out
 from ._streams import resolve_offset
 
 COMPLEX_DISTS = ("normal", "trunc_normal", "uniform")
@@ -38,14 +39,7 @@ _CHUNK = 1 << 20  # complex elements transformed per step
 
 def check_complex_out(out) -> np.dtype:
     """The real dtype of a writable, native-order complex64/complex128 ndarray ``out``."""
-    if not isinstance(out, np.ndarray):
-        raise TypeError(f"out must be a numpy.ndarray (or np.memmap), got {type(out).__name__}")
-    if out.dtype.name not in _REAL_OF:
-        raise TypeError(f"out must have dtype complex64 or complex128, got {out.dtype}")
-    if not out.dtype.isnative:
-        raise TypeError(f"out must be in the machine's byte order, got dtype {out.dtype.str!r}")
-    if not out.flags.writeable:
-        raise ValueError("out is read-only (its WRITEABLE flag is False)")
+    check_array_out(out, _REAL_OF, "complex64 or complex128")
     return _REAL_OF[out.dtype.name]
 
 
