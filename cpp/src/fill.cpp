@@ -152,11 +152,11 @@ Status for_each_chunk(uint64_t total, const FillOptions& opt, Body&& body) {
   // first wake keeps the worker spinning for the next). Waking a worker for an isolated small
   // fill costs more than it gains, and a worker that is not running now may be preempted
   // mid-chunk and make the caller wait (cpp/bench/bench_threads.cpp, docs/performance.md).
-  const auto started = std::chrono::steady_clock::now();
+  using Clock = std::chrono::steady_clock;
+  const Clock::duration since_last_fill =
+      Clock::now().time_since_epoch() - Clock::duration(g_last_fill_end.load(std::memory_order_relaxed));
   if (threads > 1 && total < kChunk * uint64_t(threads) && !pool_awake() &&
-      started.time_since_epoch().count() - g_last_fill_end.load(std::memory_order_relaxed) >
-          std::chrono::duration_cast<std::chrono::steady_clock::duration>(
-              std::chrono::microseconds(spin_microseconds())).count())
+      since_last_fill > std::chrono::microseconds(spin_microseconds()))
     threads = 1;
   const struct Stamp {
     ~Stamp() {
